@@ -1,0 +1,86 @@
+"""Reading and writing audio files.
+
+Any format soundfile reads is accepted; audio is downmixed to mono and resampled (soxr) to the target
+rate. Writing is atomic: a temp file beside the target, renamed over it when complete.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+from engine.errors import BadInput
+
+
+def load_audio(path: str | os.PathLike, sample_rate: int | None = None) -> tuple[np.ndarray, int]:
+    """Read a file as mono float32 in [-1, 1].
+
+    Returns (samples (T,), sample_rate). With `sample_rate` given, the audio is resampled to it.
+    Raises BadInput for a missing, empty, truncated or undecodable file.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise BadInput(f"audio file not found: {path} (check the path)")
+    if path.is_dir():
+        raise BadInput(f"{path} is a folder, not an audio file")
+    if path.stat().st_size == 0:
+        raise BadInput(f"audio file is empty: {path} (re-record or re-export it)")
+    try:
+        data, sr = sf.read(str(path), dtype="float32", always_2d=True)
+    except Exception as exc:  # soundfile raises several types for bad files
+        raise BadInput(
+            f"cannot decode audio file {path}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__} "
+            "(use WAV, FLAC or OGG, or convert it with sox/ffmpeg)"
+        ) from None
+    if data.shape[0] == 0:
+        raise BadInput(f"audio file has no samples: {path} (it may be truncated; re-export it)")
+    wav = data.mean(axis=1).astype(np.float32)
+    if not np.all(np.isfinite(wav)):
+        raise BadInput(f"audio file holds invalid samples (NaN/inf): {path}")
+    if sample_rate is not None and sr != sample_rate:
+        wav = resample(wav, sr, sample_rate)
+        sr = sample_rate
+    return wav, int(sr)
+
+
+def resample(wav: np.ndarray, orig_sr: int, target_sr: int) -> np.ndarray:
+    """Resample mono audio with soxr (through librosa)."""
+    if orig_sr == target_sr:
+        return wav
+    import librosa
+
+    return librosa.resample(wav, orig_sr=orig_sr, target_sr=target_sr, res_type="soxr_hq").astype(np.float32)
+
+
+def save_audio(path: str | os.PathLike, wav, sample_rate: int, subtype: str | None = None) -> Path:
+    """Write mono audio atomically; the format follows the suffix (.wav, .flac, .ogg).
+
+    `wav` is a 1-D numpy array or torch tensor in [-1, 1] (values are clipped).
+    """
+    path = Path(path)
+    if hasattr(wav, "detach"):
+        wav = wav.detach().cpu().numpy()
+    wav = np.asarray(wav, dtype=np.float32).reshape(-1)
+    wav = np.clip(np.nan_to_num(wav), -1.0, 1.0)
+    fmt = {".wav": "WAV", ".flac": "FLAC", ".ogg": "OGG"}.get(path.suffix.lower())
+    if fmt is None:
+        raise BadInput(f"unsupported output format {path.suffix!r}: use .wav, .flac or .ogg")
+    if subtype is None:
+        subtype = {"WAV": "PCM_16", "FLAC": "PCM_16", "OGG": "VORBIS"}[fmt]
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.exists():
+        raise BadInput(f"output folder does not exist: {parent}")
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=parent)
+    os.close(fd)
+    try:
+        sf.write(tmp, wav, int(sample_rate), format=fmt, subtype=subtype)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return path

@@ -1,0 +1,27 @@
+"""Options shared by several subcommands (CONTRACT.md "Common options")."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+
+def add_common(parser: argparse.ArgumentParser, *, model_help: str = "model NAME or DIR") -> None:
+    parser.add_argument("--model", "--voice", dest="model", default="default", help=model_help)
+    parser.add_argument("--vocoder", default="griffinlim", help="griffinlim, wavenet or a vocoder model NAME/DIR")
+    parser.add_argument("--polish", action="store_true", help="GAN polisher on the mel before vocoding")
+    add_device(parser)
+    parser.add_argument("--seed", type=int, default=0, help="random seed (synthesis is reproducible)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+
+
+def add_device(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--device", default="auto", choices=["auto", "cpu", "cuda"], help="auto = CUDA when present"
+    )
+
+
+def print_json(obj) -> None:
+    sys.stdout.write(json.dumps(obj) + "\n")
+    sys.stdout.flush()
