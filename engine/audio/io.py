@@ -78,6 +78,9 @@ def save_audio(path: str | os.PathLike, wav, sample_rate: int, subtype: str | No
     os.close(fd)
     try:
         sf.write(tmp, wav, int(sample_rate), format=fmt, subtype=subtype)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; exported files follow the umask
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):

@@ -1,0 +1,237 @@
+"""Render a text list with the system's voices into an LJSpeech-style multi-speaker corpus.
+
+Output layout (read back by `engine.data.layouts`):
+
+    DIR/corpus.json              settings (voices, sample rate, prosody variation, seed)
+    DIR/metadata.csv             SPEAKER/ID|TEXT|NORMALIZED_TEXT|SPEAKER|STYLE
+    DIR/wavs/SPEAKER/ID.wav      mono PCM-16 at the corpus sample rate
+
+Every voice reads every prompt, so the corpus is parallel across speakers (same ids). STYLE records
+the per-utterance prosody variation as `pitch=+1.50;rate=1.08` (semitones; tempo factor). Building
+is resumable: finished files are skipped, and each file is written atomically.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from engine.audio.io import load_audio, save_audio
+from engine.data.voices import SystemVoice, default_voices, parse_voice
+from engine.errors import BadInput
+from engine.paths import ARCTIC_PROMPTS
+
+
+@dataclass
+class CorpusSettings:
+    sample_rate: int = 16000
+    """Sample rate of the written files (renderings are resampled to it)."""
+    voices: list[str] = field(default_factory=list)
+    """Voice specs, in order (see engine.data.voices)."""
+    prosody: bool = False
+    """Vary pitch and rate per utterance (recorded in the STYLE column)."""
+    pitch_range: float = 3.0
+    """Maximum pitch shift in semitones (uniform in [-range, +range])."""
+    rate_range: tuple[float, float] = (0.8, 1.25)
+    """Tempo factor range (uniform; >1 is faster)."""
+    seed: int = 0
+    """Seed of the per-utterance prosody draws."""
+
+
+@dataclass(frozen=True)
+class Prompt:
+    id: str
+    text: str
+
+
+def read_prompts(path: Path) -> list[Prompt]:
+    """Read `ID<TAB>TEXT` lines (blank lines skipped)."""
+    path = Path(path)
+    if not path.exists():
+        raise BadInput(f"text list not found: {path}")
+    prompts = []
+    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        if "\t" not in line:
+            raise BadInput(f"{path}:{n}: expected 'ID<TAB>TEXT'")
+        uid, text = line.split("\t", 1)
+        if text.strip():
+            prompts.append(Prompt(uid.strip(), text.strip()))
+    if not prompts:
+        raise BadInput(f"text list is empty: {path}")
+    return prompts
+
+
+def prosody_for(settings: CorpusSettings, speaker: str, uid: str) -> dict:
+    """Deterministic per-utterance pitch (semitones) and rate (tempo factor)."""
+    if not settings.prosody:
+        return {}
+    digest = hashlib.sha256(f"{settings.seed}:{speaker}:{uid}".encode()).digest()
+    u1 = int.from_bytes(digest[:4], "little") / 2**32
+    u2 = int.from_bytes(digest[4:8], "little") / 2**32
+    pitch = round((2 * u1 - 1) * settings.pitch_range, 2)
+    lo, hi = settings.rate_range
+    rate = round(lo + (hi - lo) * u2, 3)
+    return {"pitch": pitch, "rate": rate}
+
+
+def style_string(style: dict) -> str:
+    return ";".join(f"{k}={v:+.2f}" if k == "pitch" else f"{k}={v:.3f}" for k, v in style.items())
+
+
+def _apply_prosody(src: Path, dst: Path, style: dict) -> None:
+    if shutil.which("sox") is None:
+        raise BadInput("sox is needed for prosody variation: run 'sudo apt-get install sox'")
+    cmd = ["sox", str(src), str(dst), "pitch", f"{style['pitch'] * 100:.0f}", "tempo", "-s", f"{style['rate']:.3f}"]
+    proc = subprocess.run(cmd, capture_output=True)
+    if proc.returncode != 0:
+        raise RuntimeError(f"sox failed: {proc.stderr.decode(errors='replace').strip()}")
+
+
+def render_one(voice: SystemVoice, prompt: Prompt, out_wav: Path, settings: CorpusSettings) -> dict:
+    """Render one prompt with one voice to `out_wav`; returns its style dict."""
+    style = prosody_for(settings, voice.speaker, prompt.id)
+    with tempfile.TemporaryDirectory(prefix="prufrock-render-") as tmp:
+        raw = Path(tmp) / "raw.wav"
+        voice.render(prompt.text, raw)
+        if style:
+            varied = Path(tmp) / "varied.wav"
+            _apply_prosody(raw, varied, style)
+            raw = varied
+        wav, _ = load_audio(raw, settings.sample_rate)
+        peak = float(np.abs(wav).max()) or 1.0
+        if peak > 0.99:
+            wav = wav * (0.99 / peak)
+        save_audio(out_wav, wav, settings.sample_rate)
+    return style
+
+
+class ProgressPrinter:
+    """A one-line progress bar on stderr (a plain line every 5 % when stderr is not a terminal)."""
+
+    def __init__(self, total: int, label: str = "") -> None:
+        self.total, self.label, self.start = total, label, time.time()
+        self.tty = sys.stderr.isatty()
+        self.last_pct = -1
+
+    def __call__(self, done: int, note: str = "") -> None:
+        elapsed = time.time() - self.start
+        rate = done / elapsed if elapsed > 0 else 0.0
+        eta = (self.total - done) / rate if rate > 0 else 0.0
+        pct = int(100 * done / max(1, self.total))
+        bar = "#" * (pct // 4) + "." * (25 - pct // 4)
+        line = f"{self.label} [{bar}] {done}/{self.total} {rate:.1f}/s ETA {eta:.0f}s {note}"
+        if self.tty:
+            sys.stderr.write("\r" + line[:120].ljust(120))
+            if done >= self.total:
+                sys.stderr.write("\n")
+        elif pct // 5 != self.last_pct // 5 or done >= self.total:
+            sys.stderr.write(line + "\n")
+        self.last_pct = pct
+        sys.stderr.flush()
+
+
+def build_corpus(
+    out_dir: Path,
+    text_path: Path | None = None,
+    voices: list[str] | None = None,
+    limit: int | None = None,
+    jobs: int = 2,
+    prosody: bool = False,
+    sample_rate: int = 16000,
+    seed: int = 0,
+    progress: Callable[[int, str], None] | None = None,
+    cancel: Callable[[], bool] | None = None,
+) -> dict:
+    """Build (or resume) a corpus. Returns a summary dict (utterances, rendered, skipped, seconds)."""
+    out_dir = Path(out_dir)
+    prompts = read_prompts(text_path or ARCTIC_PROMPTS)
+    if limit is not None:
+        if limit < 1:
+            raise BadInput("--limit must be at least 1")
+        prompts = prompts[:limit]
+    system_voices = [parse_voice(v) for v in voices] if voices else default_voices()
+    for v in system_voices:
+        v.check()
+    settings = CorpusSettings(sample_rate=sample_rate, voices=[v.spec for v in system_voices],
+                              prosody=prosody, seed=seed)
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    settings_path = out_dir / "corpus.json"
+    if settings_path.exists():
+        old = json.loads(settings_path.read_text())
+        for key in ("sample_rate", "prosody", "seed"):
+            if old.get(key) != asdict(settings)[key]:
+                raise BadInput(f"{out_dir} was built with {key}={old.get(key)!r}; use another --out "
+                               f"or the same setting to resume")
+    _write_json_atomic(settings_path, asdict(settings))
+
+    jobs_list = []
+    for v in system_voices:
+        (out_dir / "wavs" / v.speaker).mkdir(parents=True, exist_ok=True)
+        for p in prompts:
+            jobs_list.append((v, p, out_dir / "wavs" / v.speaker / f"{p.id}.wav"))
+    todo = [j for j in jobs_list if not j[2].exists()]
+    progress = progress or ProgressPrinter(len(jobs_list), "corpus")
+    done = len(jobs_list) - len(todo)
+    progress(done, "resuming" if done else "")
+    start = time.time()
+    failures: list[str] = []
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        futures = {pool.submit(render_one, v, p, path, settings): (v, p) for v, p, path in todo}
+        for fut in as_completed(futures):
+            v, p = futures[fut]
+            try:
+                fut.result()
+            except Exception as exc:  # a voice failing on one prompt should not end the build
+                failures.append(f"{v.speaker}/{p.id}: {exc}")
+            done += 1
+            progress(done, v.speaker)
+            if cancel is not None and cancel():
+                for f in futures:
+                    f.cancel()
+                break
+
+    _write_metadata(out_dir, system_voices, prompts, settings)
+    if failures:
+        sys.stderr.write(f"{len(failures)} renderings failed, first: {failures[0]}\n")
+    return {
+        "out": str(out_dir), "speakers": [v.speaker for v in system_voices], "prompts": len(prompts),
+        "rendered": len(todo) - len(failures), "skipped": len(jobs_list) - len(todo),
+        "failed": len(failures), "seconds": round(time.time() - start, 1),
+    }
+
+
+def _write_metadata(out_dir: Path, voices: list[SystemVoice], prompts: list[Prompt], settings: CorpusSettings) -> None:
+    from engine.text import normalize_text
+
+    lines = []
+    for v in voices:
+        for p in prompts:
+            if not (out_dir / "wavs" / v.speaker / f"{p.id}.wav").exists():
+                continue
+            text = p.text.replace("|", " ")
+            style = style_string(prosody_for(settings, v.speaker, p.id))
+            lines.append(f"{v.speaker}/{p.id}|{text}|{normalize_text(text)}|{v.speaker}|{style}")
+    tmp = out_dir / ".metadata.csv.part"
+    tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    os.replace(tmp, out_dir / "metadata.csv")
+
+
+def _write_json_atomic(path: Path, obj) -> None:
+    tmp = path.with_name("." + path.name + ".part")
+    tmp.write_text(json.dumps(obj, indent=2))
+    os.replace(tmp, path)

@@ -1,0 +1,205 @@
+"""Tacotron / Tacotron 2 with Global Style Tokens and speaker embeddings, assembled from layers.
+
+Shapes: symbols (B, T_text) long; symbol lengths (B,); mels (B, n_mels, T_frames) *normalised*
+log-mels (per-band mean/std held in the model's buffers, saved in the bundle);
+alignments (B, T_steps, T_text) with T_steps = T_frames / r.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from engine.layers.cbhg import CBHG
+from engine.layers.conv_encoder import ConvEncoder
+from engine.layers.gst import ReferenceEncoder, StyleTokenLayer
+from engine.layers.masks import sequence_mask
+from engine.layers.postnet import CBHGPostnet, ConvPostnet
+from engine.layers.prenet import Prenet
+from engine.layers.reduction import decoder_inputs_from_frames, frames_from_steps
+from engine.models.tacotron_config import TacotronConfig
+from engine.models.tacotron_decoder import TacotronDecoder
+
+
+@dataclass
+class DecoderChunk:
+    """What the decoder produced since the previous chunk.
+
+    mel: (B, n_mels, k * r) log-mel (denormalised, before the postnet);
+    alignment: (B, k, T_text); stop_prob: (B, k); finished: (B,) bool, the items that have stopped;
+    step: decoder steps so far.
+    """
+
+    mel: torch.Tensor
+    alignment: torch.Tensor
+    stop_prob: torch.Tensor
+    finished: torch.Tensor
+    step: int
+
+
+class Tacotron(nn.Module):
+    def __init__(self, cfg: TacotronConfig) -> None:
+        super().__init__()
+        if cfg.n_symbols == 0:
+            raise ValueError("TacotronConfig.symbols is empty")
+        self.cfg = cfg
+        n_mels = cfg.n_mels
+        self.embedding = nn.Embedding(cfg.n_symbols, cfg.embedding_dim, padding_idx=0)
+        nn.init.normal_(self.embedding.weight, 0.0, 0.3)
+        if cfg.encoder == "cbhg":
+            self.encoder_prenet = Prenet(cfg.embedding_dim, cfg.encoder_prenet, 0.5)
+            self.encoder_prenet.always_dropout = False
+            self.encoder = CBHG(cfg.encoder_prenet[-1], K=cfg.encoder_K, bank_channels=128,
+                                projections=(256, cfg.encoder_prenet[-1]), n_highway=4, gru_dim=cfg.encoder_dim // 2)
+        elif cfg.encoder == "conv":
+            self.encoder_prenet = nn.Identity()
+            self.encoder = ConvEncoder(cfg.embedding_dim, cfg.encoder_dim)
+        else:
+            raise ValueError(f"unknown encoder {cfg.encoder!r}")
+        memory_dim = cfg.encoder_dim
+        if cfg.gst_tokens > 0:
+            self.reference_encoder = ReferenceEncoder(n_mels, cfg.ref_filters, cfg.ref_gru_dim)
+            self.style_tokens = StyleTokenLayer(cfg.ref_gru_dim, cfg.gst_tokens, cfg.gst_dim, cfg.gst_heads)
+            memory_dim += cfg.gst_dim
+            self.register_buffer("gst_default_weights", torch.full((cfg.gst_tokens,), 1.0 / cfg.gst_tokens))
+        if len(cfg.speakers) > 1:
+            self.speaker_embedding = nn.Embedding(len(cfg.speakers), cfg.speaker_dim)
+            memory_dim += cfg.speaker_dim
+        self.decoder = TacotronDecoder(cfg, memory_dim)
+        if cfg.postnet == "cbhg":
+            self.postnet = CBHGPostnet(n_mels, K=8, gru_dim=cfg.postnet_dim // 2)
+        elif cfg.postnet == "conv":
+            self.postnet = ConvPostnet(n_mels, cfg.postnet_dim)
+        elif cfg.postnet == "none":
+            self.postnet = None
+        else:
+            raise ValueError(f"unknown postnet {cfg.postnet!r}")
+        self.register_buffer("mel_mean", torch.zeros(n_mels))
+        self.register_buffer("mel_std", torch.ones(n_mels))
+
+    # ----- normalisation (statistics live in the bundle) -------------------------------------
+    def normalize(self, log_mel: torch.Tensor) -> torch.Tensor:
+        if self.cfg.audio.normalization == "none":
+            return log_mel
+        return (log_mel - self.mel_mean[:, None]) / self.mel_std[:, None]
+
+    def denormalize(self, mel: torch.Tensor) -> torch.Tensor:
+        if self.cfg.audio.normalization == "none":
+            return mel
+        return mel * self.mel_std[:, None] + self.mel_mean[:, None]
+
+    # ----- style -------------------------------------------------------------------------------
+    @property
+    def has_gst(self) -> bool:
+        return self.cfg.gst_tokens > 0
+
+    def style_from_reference(self, ref_mel: torch.Tensor, lengths: torch.Tensor | None = None):
+        """Normalised reference mel (B, n_mels, T) -> (style (B, gst_dim), token weights (B, heads, N))."""
+        return self.style_tokens(self.reference_encoder(ref_mel, lengths))
+
+    def style_from_weights(self, token_weights: torch.Tensor) -> torch.Tensor:
+        """(B, N) -> (B, gst_dim)."""
+        return self.style_tokens.from_weights(token_weights)
+
+    def default_style(self, batch: int) -> torch.Tensor:
+        return self.style_from_weights(self.gst_default_weights[None, :].expand(batch, -1))
+
+    # ----- encoder -----------------------------------------------------------------------------
+    def encode(self, symbols, symbol_lengths, style=None, speaker_ids=None):
+        """-> memory (B, T_text, memory_dim), mask (B, T_text)."""
+        x = self.encoder_prenet(self.embedding(symbols))
+        memory = self.encoder(x, symbol_lengths)
+        B, T = symbols.shape
+        parts = [memory]
+        if self.has_gst:
+            if style is None:
+                style = self.default_style(B)
+            parts.append(style[:, None, :].expand(B, T, -1))
+        if hasattr(self, "speaker_embedding"):
+            if speaker_ids is None:
+                speaker_ids = torch.zeros(B, dtype=torch.long, device=symbols.device)
+            parts.append(self.speaker_embedding(speaker_ids)[:, None, :].expand(B, T, -1))
+        return torch.cat(parts, dim=-1), sequence_mask(symbol_lengths, T)
+
+    # ----- training: teacher-forced ------------------------------------------------------------
+    def forward(self, symbols, symbol_lengths, mels, mel_lengths, speaker_ids=None, ref_mels=None):
+        """Teacher-forced pass. mels (B, n_mels, T) normalised with T a multiple of r.
+
+        Returns dict: mel (B, n_mels, T), mel_post (B, n_mels, T), stop_logits (B, T_steps),
+        alignments (B, T_steps, T_text), gst_weights (B, heads, N) or None.
+        """
+        r = self.cfg.r
+        assert mels.shape[-1] % r == 0, "pad mels to a multiple of r"
+        style, gst_weights = None, None
+        if self.has_gst:
+            ref = mels if ref_mels is None else ref_mels
+            style, gst_weights = self.style_from_reference(ref, mel_lengths if ref_mels is None else None)
+        memory, mask = self.encode(symbols, symbol_lengths, style, speaker_ids)
+        processed = self.decoder.attention.preprocess_memory(memory)
+        state = self.decoder.init_state(memory, mask)
+        inputs = decoder_inputs_from_frames(mels, r)  # (B, T_steps, n_mels)
+        prev = self.decoder.go_frame(memory)
+        outs, stops, aligns = [], [], []
+        for t in range(inputs.shape[1]):
+            frames, stop, weights, state = self.decoder.step(prev, state, memory, processed, mask)
+            outs.append(frames)
+            stops.append(stop)
+            aligns.append(weights)
+            prev = inputs[:, t]
+        mel = frames_from_steps(torch.stack(outs, dim=1), r, self.cfg.n_mels)
+        mel_post = mel + self.postnet(mel) if self.postnet is not None else mel
+        return {
+            "mel": mel, "mel_post": mel_post, "stop_logits": torch.stack(stops, dim=1),
+            "alignments": torch.stack(aligns, dim=1), "gst_weights": gst_weights,
+        }
+
+    # ----- inference: streaming ----------------------------------------------------------------
+    @torch.inference_mode()
+    def generate(self, symbols, symbol_lengths, style=None, speaker_ids=None, chunk_steps: int = 4,
+                 temperature: float = 1.0, use_window: bool = True, max_steps: int | None = None,
+                 cancel=None):
+        """Yield DecoderChunk objects as the decoder runs (free-running, batch of sentences).
+
+        Each item stops when its stop probability passes the threshold; the loop ends when all have
+        stopped, at the step guard (max_steps_per_symbol x symbols, max_decoder_steps), or when
+        `cancel()` returns True.
+        """
+        cfg = self.cfg
+        memory, mask = self.encode(symbols, symbol_lengths, style, speaker_ids)
+        processed = self.decoder.attention.preprocess_memory(memory)
+        state = self.decoder.init_state(memory, mask)
+        prev = self.decoder.go_frame(memory)
+        B = symbols.shape[0]
+        limit = int(min(cfg.max_decoder_steps, cfg.max_steps_per_symbol * int(symbol_lengths.max()) + 10))
+        if max_steps is not None:
+            limit = min(limit, max_steps)
+        window = tuple(cfg.attention_window) if (use_window and cfg.attention_window) else None
+        finished = torch.zeros(B, dtype=torch.bool, device=symbols.device)
+        buf_frames, buf_align, buf_stop = [], [], []
+        for step in range(1, limit + 1):
+            frames, stop_logit, weights, state = self.decoder.step(prev, state, memory, processed, mask,
+                                                                   window=window, temperature=temperature)
+            stop_prob = torch.sigmoid(stop_logit)
+            buf_frames.append(frames)
+            buf_align.append(weights)
+            buf_stop.append(stop_prob)
+            finished = finished | (stop_prob > cfg.stop_threshold)
+            prev = frames[:, -cfg.n_mels:]
+            done = bool(finished.all()) or step == limit or (cancel is not None and cancel())
+            if len(buf_frames) >= chunk_steps or done:
+                mel = frames_from_steps(torch.stack(buf_frames, dim=1), cfg.r, cfg.n_mels)
+                yield DecoderChunk(self.denormalize(mel), torch.stack(buf_align, dim=1),
+                                   torch.stack(buf_stop, dim=1), finished.clone(), step)
+                buf_frames, buf_align, buf_stop = [], [], []
+            if done:
+                return
+
+    @torch.inference_mode()
+    def postprocess(self, log_mel: torch.Tensor) -> torch.Tensor:
+        """Apply the postnet to a complete denormalised log-mel (B, n_mels, T)."""
+        if self.postnet is None:
+            return log_mel
+        mel = self.normalize(log_mel)
+        return self.denormalize(mel + self.postnet(mel))
