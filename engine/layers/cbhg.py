@@ -31,11 +31,23 @@ class CBHG(nn.Module):
         self.out_dim = 2 * gru_dim
 
     def forward(self, x: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
+        """Padded positions (beyond `lengths`) are zeroed before every convolution, so a sentence
+        gives the same output alone or in a padded batch."""
         T = x.shape[1]
+        mask = None
+        if lengths is not None:
+            mask = (torch.arange(T, device=x.device)[None, :] < lengths.to(x.device)[:, None]).to(x.dtype)[:, None, :]
         y = x.transpose(1, 2)
+        if mask is not None:
+            y = y * mask
         y = torch.cat([conv(y) for conv in self.bank], dim=1)
+        if mask is not None:
+            y = y * mask
         y = self.pool(y)[..., :T]
-        y = self.proj2(self.proj1(y)).transpose(1, 2)
+        y = self.proj1(y)
+        if mask is not None:
+            y = y * mask
+        y = self.proj2(y).transpose(1, 2)
         y = y + self.residual(x)
         y = self.highways(self.pre_highway(y))
         if lengths is not None:

@@ -24,7 +24,14 @@ class ConvEncoder(nn.Module):
 
     def forward(self, x: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
         T = x.shape[1]
-        y = self.convs(x.transpose(1, 2)).transpose(1, 2)
+        y = x.transpose(1, 2)
+        if lengths is None:
+            y = self.convs(y)
+        else:
+            mask = (torch.arange(T, device=x.device)[None, :] < lengths.to(x.device)[:, None]).to(x.dtype)[:, None, :]
+            for conv in self.convs:
+                y = conv(y * mask)
+        y = y.transpose(1, 2)
         if lengths is not None:
             packed = pack_padded_sequence(y, lengths.cpu(), batch_first=True, enforce_sorted=False)
             out, _ = self.lstm(packed)

@@ -18,8 +18,21 @@ class Prenet(nn.Module):
         self.dropout = dropout
         self.always_dropout = True
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, keep_masks: list[torch.Tensor] | None = None) -> torch.Tensor:
+        """`keep_masks` (one (…, size) 0/1 tensor per layer) replaces the random dropout draw, so
+        inference can draw each sentence's masks from its own seed (see `draw_masks`)."""
         apply = self.training or self.always_dropout
-        for layer in self.layers:
-            x = F.dropout(F.relu(layer(x)), p=self.dropout, training=apply)
+        for i, layer in enumerate(self.layers):
+            x = F.relu(layer(x))
+            if keep_masks is not None:
+                x = x * keep_masks[i] / (1.0 - self.dropout)
+            else:
+                x = F.dropout(x, p=self.dropout, training=apply)
         return x
+
+    def draw_masks(self, n_steps: int, generator: torch.Generator) -> list[torch.Tensor]:
+        """Keep-masks for `n_steps` steps of one sentence: a list (per layer) of (n_steps, size)."""
+        sizes = [layer.out_features for layer in self.layers]
+        if not self.always_dropout:
+            return [torch.ones(n_steps, s) for s in sizes]
+        return [(torch.rand(n_steps, s, generator=generator) >= self.dropout).float() for s in sizes]

@@ -159,12 +159,13 @@ class Tacotron(nn.Module):
     @torch.inference_mode()
     def generate(self, symbols, symbol_lengths, style=None, speaker_ids=None, chunk_steps: int = 4,
                  temperature: float = 1.0, use_window: bool = True, max_steps: int | None = None,
-                 cancel=None):
+                 cancel=None, seeds: list[int] | None = None):
         """Yield DecoderChunk objects as the decoder runs (free-running, batch of sentences).
 
         Each item stops when its stop probability passes the threshold; the loop ends when all have
         stopped, at the step guard (max_steps_per_symbol x symbols, max_decoder_steps), or when
-        `cancel()` returns True.
+        `cancel()` returns True. With `seeds` (one per sentence), each sentence's prenet dropout
+        is drawn from its own generator, so a sentence decodes identically alone or in a batch.
         """
         cfg = self.cfg
         memory, mask = self.encode(symbols, symbol_lengths, style, speaker_ids)
@@ -172,20 +173,27 @@ class Tacotron(nn.Module):
         state = self.decoder.init_state(memory, mask)
         prev = self.decoder.go_frame(memory)
         B = symbols.shape[0]
-        limit = int(min(cfg.max_decoder_steps, cfg.max_steps_per_symbol * int(symbol_lengths.max()) + 10))
+        item_limits = (cfg.max_steps_per_symbol * symbol_lengths.float() + 10).long().clamp(max=cfg.max_decoder_steps)
         if max_steps is not None:
-            limit = min(limit, max_steps)
+            item_limits = item_limits.clamp(max=max_steps)
+        limit = int(item_limits.max())
         window = tuple(cfg.attention_window) if (use_window and cfg.attention_window) else None
         finished = torch.zeros(B, dtype=torch.bool, device=symbols.device)
+        masks = None
+        if seeds is not None:
+            per_item = [self.decoder.prenet.draw_masks(limit, torch.Generator().manual_seed(int(s))) for s in seeds]
+            masks = [torch.stack([m[i] for m in per_item]).to(symbols.device) for i in range(len(per_item[0]))]
         buf_frames, buf_align, buf_stop = [], [], []
         for step in range(1, limit + 1):
+            step_masks = [m[:, step - 1] for m in masks] if masks is not None else None
             frames, stop_logit, weights, state = self.decoder.step(prev, state, memory, processed, mask,
-                                                                   window=window, temperature=temperature)
+                                                                   window=window, temperature=temperature,
+                                                                   prenet_masks=step_masks)
             stop_prob = torch.sigmoid(stop_logit)
             buf_frames.append(frames)
             buf_align.append(weights)
             buf_stop.append(stop_prob)
-            finished = finished | (stop_prob > cfg.stop_threshold)
+            finished = finished | (stop_prob > cfg.stop_threshold) | (item_limits <= step)
             prev = frames[:, -cfg.n_mels:]
             done = bool(finished.all()) or step == limit or (cancel is not None and cancel())
             if len(buf_frames) >= chunk_steps or done:

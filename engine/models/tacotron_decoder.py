@@ -53,13 +53,13 @@ class TacotronDecoder(nn.Module):
         return memory.new_zeros(memory.shape[0], self.n_mels)
 
     def step(self, prev_frame, state: DecoderState, memory, processed_memory, mask, window=None,
-             temperature: float = 1.0):
+             temperature: float = 1.0, prenet_masks=None):
         """One decoder step.
 
         prev_frame (B, n_mels) normalised -> frames (B, r * n_mels), stop logit (B,),
-        attention weights (B, T_in), new state.
+        attention weights (B, T_in), new state. `prenet_masks`: per-layer (B, size) keep-masks.
         """
-        x = self.prenet(prev_frame)
+        x = self.prenet(prev_frame, prenet_masks)
         att_state = self.attention_rnn(torch.cat([x, state["context"]], dim=-1), state["attention_rnn"])
         query = att_state[0] if self.lstm else att_state
         context, weights, attn = self.attention(query, memory, processed_memory, mask, state["attention"],
