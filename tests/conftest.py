@@ -3,6 +3,9 @@
 import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# Tiny test models run fastest on one thread, and two busy threads on a 2-core machine starve
+# each other.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import shutil  # noqa: E402
 import subprocess  # noqa: E402

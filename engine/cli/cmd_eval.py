@@ -1,16 +1,78 @@
-"""`prufrock eval`."""
+"""`prufrock eval tts|vc|vocoder`: quality metrics on held-out data."""
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
+from engine.cli.common import add_device, print_json
 from engine.errors import NotBuiltYet
 
-HELP = "eval (not built yet)"
+HELP = "quality metrics on held-out data (tts; vc and vocoder arrive later)"
 
 
 def add_parser(sub) -> None:
     p = sub.add_parser("eval", help=HELP, description=HELP)
-    p.set_defaults(func=run)
+    esub = p.add_subparsers(dest="eval_command", metavar="WHAT", required=True)
+    t = esub.add_parser("tts", help="stop/alignment/focus per sentence; --asr adds word error rates",
+                        description="Synthesize each sentence and report whether the decoder stopped, whether "
+                        "the alignment completed (CONTRACT.md), the focus rate, and with --asr the WER by "
+                        "pocketsphinx next to the teacher voice's own renderings.")
+    t.add_argument("--model", default="default", help="voice model NAME or DIR")
+    t.add_argument("--text", type=Path, default=None,
+                   help="sentences, ID<TAB>TEXT or one per line (default: the 100 held-out ARCTIC prompts)")
+    t.add_argument("--limit", type=int, default=None, help="only the first N sentences")
+    t.add_argument("--asr", action="store_true", help="word error rate by pocketsphinx (optional extra)")
+    t.add_argument("--teacher", default=None,
+                   help="system voice whose renderings give the reference WER (default: the model card's "
+                   "teacher, 'slt' for the default voice); 'none' to skip")
+    t.add_argument("--vocoder", default="griffinlim", help="vocoder for --asr")
+    t.add_argument("--seed", type=int, default=0)
+    add_device(t)
+    t.add_argument("--json", action="store_true", help="print one JSON object")
+    t.set_defaults(func=run_tts)
+    for what in ("vc", "vocoder"):
+        x = esub.add_parser(what, help=f"{what} metrics (not built yet)")
+        x.set_defaults(func=lambda a, w=what: (_ for _ in ()).throw(NotBuiltYet(f"'prufrock eval {w}' is not built yet")))
 
 
-def run(args) -> int:
-    raise NotBuiltYet("'prufrock eval' is not built yet in this version")
+def held_out_sentences() -> list[tuple[str, str]]:
+    from engine.paths import ARCTIC_PROMPTS
+    from engine.training.tacotron_recipe import HELD_OUT_DEFAULT, held_out_ids
+
+    ids = held_out_ids(HELD_OUT_DEFAULT)
+    rows = [line.split("\t", 1) for line in ARCTIC_PROMPTS.read_text().splitlines() if line.strip()]
+    return sorted((i, t.strip()) for i, t in rows if i in ids)
+
+
+def run_tts(args) -> int:
+    import torch
+
+    from engine.evaluation.tts_eval import evaluate_tts, read_sentences
+    from engine.inference.synthesizer import Synthesizer
+    from engine.inference.vocoder import load_vocoder
+
+    torch.manual_seed(args.seed)
+    sentences = read_sentences(args.text) if args.text else held_out_sentences()
+    if args.limit:
+        sentences = sentences[: args.limit]
+    synth = Synthesizer(args.model, device=args.device, seed=args.seed)
+    teacher = args.teacher
+    if teacher is None:
+        teacher = synth.bundle.config.get("teacher") or None
+    if teacher == "none":
+        teacher = None
+    vocoder = load_vocoder(args.vocoder, synth.audio, synth.device) if args.asr else None
+
+    def progress(done, total):
+        if not args.json or sys.stderr.isatty():
+            print(f"\reval: {done}/{total}", end="" if done < total else "\n", file=sys.stderr, flush=True)
+
+    report = evaluate_tts(synth, sentences, asr=args.asr, teacher=teacher if args.asr else None,
+                          vocoder=vocoder, progress=progress)
+    if args.json:
+        print_json(report)
+    else:
+        for k, v in report["overall"].items():
+            print(f"{k:>24}: {v}")
+    return 0

@@ -44,6 +44,8 @@ class CBHG(nn.Module):
         if mask is not None:
             y = y * mask
         y = self.pool(y)[..., :T]
+        if mask is not None:
+            y = y * mask
         y = self.proj1(y)
         if mask is not None:
             y = y * mask

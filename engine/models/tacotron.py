@@ -49,7 +49,7 @@ class Tacotron(nn.Module):
         self.embedding = nn.Embedding(cfg.n_symbols, cfg.embedding_dim, padding_idx=0)
         nn.init.normal_(self.embedding.weight, 0.0, 0.3)
         if cfg.encoder == "cbhg":
-            self.encoder_prenet = Prenet(cfg.embedding_dim, cfg.encoder_prenet, 0.5)
+            self.encoder_prenet = Prenet(cfg.embedding_dim, cfg.encoder_prenet, cfg.encoder_prenet_dropout)
             self.encoder_prenet.always_dropout = False
             self.encoder = CBHG(cfg.encoder_prenet[-1], K=cfg.encoder_K, bank_channels=128,
                                 projections=(256, cfg.encoder_prenet[-1]), n_highway=4, gru_dim=cfg.encoder_dim // 2)
@@ -124,16 +124,18 @@ class Tacotron(nn.Module):
         return torch.cat(parts, dim=-1), sequence_mask(symbol_lengths, T)
 
     # ----- training: teacher-forced ------------------------------------------------------------
-    def forward(self, symbols, symbol_lengths, mels, mel_lengths, speaker_ids=None, ref_mels=None):
+    def forward(self, symbols, symbol_lengths, mels, mel_lengths, speaker_ids=None, ref_mels=None, style=None):
         """Teacher-forced pass. mels (B, n_mels, T) normalised with T a multiple of r.
 
+        The style comes from `style` (B, gst_dim) when given, else from the reference encoder over
+        `ref_mels` (default: the target mels themselves, as in GST training).
         Returns dict: mel (B, n_mels, T), mel_post (B, n_mels, T), stop_logits (B, T_steps),
         alignments (B, T_steps, T_text), gst_weights (B, heads, N) or None.
         """
         r = self.cfg.r
         assert mels.shape[-1] % r == 0, "pad mels to a multiple of r"
-        style, gst_weights = None, None
-        if self.has_gst:
+        gst_weights = None
+        if self.has_gst and style is None:
             ref = mels if ref_mels is None else ref_mels
             style, gst_weights = self.style_from_reference(ref, mel_lengths if ref_mels is None else None)
         memory, mask = self.encode(symbols, symbol_lengths, style, speaker_ids)

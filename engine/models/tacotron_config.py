@@ -25,6 +25,8 @@ class TacotronConfig:
     """'cbhg' (Tacotron: prenet + CBHG) or 'conv' (Tacotron 2: 3 convs + BiLSTM)."""
     encoder_prenet: tuple[int, ...] = (256, 128)
     """Encoder prenet sizes (cbhg encoder only)."""
+    encoder_prenet_dropout: float = 0.5
+    """Dropout of the encoder prenet (training only)."""
     encoder_K: int = 16
     """Widths 1..K of the CBHG conv bank."""
     encoder_dim: int = 256
@@ -79,6 +81,9 @@ class TacotronConfig:
     """Inference guard: at most this many decoder steps per input symbol."""
     attention_window: tuple[int, int] = (1, 3)
     """Inference-time monotonic window (back, ahead) around the previous attention peak; [] off."""
+    teacher: str = ""
+    """The system voice the training corpus was rendered with, if any (e.g. 'slt'); eval compares
+    against it."""
     format_version: int = 1
     """config.json format version."""
 

@@ -84,7 +84,8 @@ class TacotronTrainConfig:
 def preset(name: str) -> TacotronTrainConfig:
     """'tiny' (a smoke run in seconds), 'default' (the shipped voice, CPU), 'large' (GPU)."""
     if name == "tiny":
-        model = TacotronConfig(embedding_dim=32, encoder_prenet=(32, 32), encoder_K=4, encoder_dim=64,
+        model = TacotronConfig(embedding_dim=32, encoder_prenet=(32, 32), encoder_prenet_dropout=0.1,
+                               encoder_K=4, encoder_dim=64,
                                prenet=(32, 32), attention_rnn_dim=64, attention_dim=32, location_filters=8,
                                location_kernel=15, decoder_dim=64, postnet="conv", postnet_dim=32,
                                gst_tokens=4, gst_dim=32, gst_heads=2, ref_filters=(8, 8, 16, 16), ref_gru_dim=32,

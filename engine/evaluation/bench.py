@@ -1,0 +1,61 @@
+"""`prufrock bench`: speed figures, each measured in this run after warm-up, median of repeats."""
+
+from __future__ import annotations
+
+import statistics
+import time
+
+import numpy as np
+import torch
+
+BENCH_TEXT = ("The old man looked at the sea for a long time before he spoke. "
+              "It was a quiet evening, and the boats were coming home one by one.")
+FIRST_CHUNK_TEXT = "Please read this short sentence of exactly ten words aloud."
+GUI_TEXT = ("Thirty words make a sentence long enough to keep the decoder busy for a while, so we can "
+            "watch whether the window keeps answering while the model is running behind it today.")
+
+
+def _median(xs):
+    return float(statistics.median(xs))
+
+
+def bench(model: str = "default", device: str = "auto", repeats: int = 3, gui: bool = True) -> dict:
+    from engine.inference.pipeline import vocode_result
+    from engine.inference.synthesizer import Synthesizer
+    from engine.inference.vocoder import GriffinLimVocoder
+
+    synth = Synthesizer(model, device=device)
+    vocoder = GriffinLimVocoder(synth.audio, n_iter=32, device=synth.device)
+    sr, hop = synth.audio.sample_rate, synth.audio.hop_length
+    synth.synthesize(BENCH_TEXT)  # warm-up
+    mel_rtf, gl_rtf, first = [], [], []
+    for _ in range(repeats):
+        result = synth.synthesize(BENCH_TEXT)
+        audio_s = sum(s.frames for s in result.segments) * hop / sr
+        mel_rtf.append(result.synthesis_s / audio_s)
+        _, vocoder_s = vocode_result(result, vocoder)
+        gl_rtf.append(vocoder_s / audio_s)
+    # Time to the first audio chunk: the first decoder chunk, vocoded.
+    for _ in range(repeats):
+        start = time.perf_counter()
+        for event in synth.stream(FIRST_CHUNK_TEXT, chunk_steps=8):
+            vocoder.vocode(event.mel)
+            first.append(time.perf_counter() - start)
+            break
+    out = {
+        "device": synth.device.type, "threads": torch.get_num_threads(), "model": synth.name,
+        "tts_mel_rtf": round(_median(mel_rtf), 4), "griffinlim_rtf": round(_median(gl_rtf), 4),
+        "first_chunk_s": round(_median(first), 4),
+        "wavenet_naive_rtf": None, "wavenet_cached_rtf": None, "wavenet_folded_rtf": None,
+        "vc_rtf": None, "polisher_rtf": None, "gui_max_stall_ms": None,
+    }
+    if gui:
+        try:
+            from studio.bench import measure_gui_stall
+        except ImportError:
+            measure_gui_stall = None
+        if measure_gui_stall is not None:
+            stall = measure_gui_stall(GUI_TEXT, model=model)
+            out["gui_max_stall_ms"] = round(float(stall["gui_max_stall_ms"]), 2)
+            out["gui_first_chunk_s"] = round(float(stall.get("first_chunk_s", np.nan)), 4)
+    return out

@@ -1,0 +1,266 @@
+"""Playback with sounddevice, off the GUI thread, and graceful when there is no audio device.
+
+`AudioOutput` is the window's handle. Its `AudioWorker` lives on the thread "prufrock-audio" and opens
+and closes PortAudio streams there; PortAudio's callback thread pulls samples from a lock-protected
+`PlaybackBuffer`. A take can be fed sentence by sentence while later sentences are still being made
+(`begin`, `feed`, `end_feed`), or played whole (`play`).
+
+Without PortAudio or without any output device (a server), `available` is False, and the first
+attempt to play reports one clear message through `unavailable`; nothing else changes: the studio
+still synthesises and exports.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import deque
+
+import numpy as np
+from PySide6.QtCore import QObject, Signal, Slot
+
+from studio.workers import WorkerThread
+
+log = logging.getLogger("prufrock.studio")
+NO_DEVICE_MESSAGE = "No audio output device found: playback is off (takes can still be exported)."
+
+
+class PlaybackBuffer:
+    """Samples waiting to be played. Written by the audio thread, read by PortAudio's callback."""
+
+    def __init__(self, sample_rate: int) -> None:
+        self.sample_rate = sample_rate
+        self._chunks: deque[np.ndarray] = deque()
+        self._lock = threading.Lock()
+        self.closed = False
+        self.played = 0
+        self.total = 0
+
+    def append(self, wav: np.ndarray) -> None:
+        with self._lock:
+            self._chunks.append(np.asarray(wav, dtype=np.float32).reshape(-1))
+            self.total += len(wav)
+
+    def close(self) -> None:
+        self.closed = True
+
+    def read_into(self, out: np.ndarray) -> tuple[int, bool]:
+        """Fill `out` (1-D); -> (samples written, finished: closed and drained)."""
+        n, want = 0, len(out)
+        with self._lock:
+            while n < want and self._chunks:
+                head = self._chunks[0]
+                k = min(want - n, len(head))
+                out[n : n + k] = head[:k]
+                n += k
+                if k == len(head):
+                    self._chunks.popleft()
+                else:
+                    self._chunks[0] = head[k:]
+            out[n:] = 0.0
+            self.played += n
+            return n, self.closed and not self._chunks
+
+
+class AudioWorker(QObject):
+    devicesListed = Signal(object, str)  # [(index, name)], message ("" when devices exist)
+    failed = Signal(str)
+    playingChanged = Signal(bool)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sd = None
+        self.stream = None
+        self.buffer: PlaybackBuffer | None = None
+        self.device: int | None = None
+        self.stream_rate = 0
+        self.resample_to: int | None = None
+
+    @Slot()
+    def probe(self) -> None:
+        try:
+            import sounddevice as sd
+        except (OSError, ImportError) as exc:
+            self.devicesListed.emit([], f"Audio playback is off: PortAudio is not available ({exc}).")
+            return
+        self.sd = sd
+        try:
+            devices = [(i, d["name"]) for i, d in enumerate(sd.query_devices()) if d["max_output_channels"] > 0]
+        except Exception as exc:  # noqa: BLE001
+            log.warning("querying audio devices failed: %s", exc)
+            devices = []
+        self.devicesListed.emit(devices, "" if devices else NO_DEVICE_MESSAGE)
+
+    @Slot(object)
+    def setDevice(self, index) -> None:
+        self.device = index
+
+    @Slot(object)
+    def start(self, buffer: PlaybackBuffer) -> None:
+        self._close()
+        sd = self.sd
+        if sd is None:
+            self.failed.emit(NO_DEVICE_MESSAGE)
+            return
+        self.buffer, self.resample_to = buffer, None
+        rate = buffer.sample_rate
+        try:
+            self.stream = self._open(rate)
+        except Exception:  # noqa: BLE001 - retry at the device's own rate
+            try:
+                info = sd.query_devices(self.device, "output")
+                rate = int(info["default_samplerate"])
+                self.stream = self._open(rate)
+                self.resample_to = rate
+            except Exception as exc:  # noqa: BLE001
+                self.stream = None
+                msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+                self.failed.emit(f"Playback failed: {msg}. "
+                                 "Choose another output device; takes can still be exported.")
+                return
+        self.stream_rate = rate
+        self.stream.start()
+        self.playingChanged.emit(True)
+
+    def _open(self, rate: int):
+        sd = self.sd
+        buffer = self.buffer
+
+        def callback(outdata, frames, _time, _status):
+            _, finished = buffer.read_into(outdata[:, 0])
+            if finished:
+                raise sd.CallbackStop
+
+        return sd.OutputStream(samplerate=rate, channels=1, dtype="float32", device=self.device,
+                               callback=callback, finished_callback=self._on_finished)
+
+    def _on_finished(self) -> None:  # PortAudio's thread
+        self.playingChanged.emit(False)
+
+    @Slot(object, object)
+    def feed(self, buffer: PlaybackBuffer, wav) -> None:
+        if self.resample_to and buffer is self.buffer:
+            from engine.audio.io import resample
+
+            wav = resample(np.asarray(wav, dtype=np.float32), buffer.sample_rate, self.resample_to)
+        buffer.append(wav)
+
+    @Slot(object)
+    def closeBuffer(self, buffer: PlaybackBuffer) -> None:
+        buffer.close()
+
+    @Slot()
+    def stop(self) -> None:
+        if self._close():
+            self.playingChanged.emit(False)
+
+    def _close(self) -> bool:
+        stream, self.stream = self.stream, None
+        if stream is None:
+            return False
+        try:
+            stream.abort()
+            stream.close()
+        except Exception as exc:  # noqa: BLE001
+            log.warning("closing the audio stream: %s", exc)
+        return True
+
+    def position_s(self) -> float | None:
+        b = self.buffer
+        if b is None or not self.stream_rate:
+            return None
+        return b.played / self.stream_rate
+
+
+class AudioOutput(QObject):
+    """The window's side of playback. All methods return at once."""
+
+    devicesChanged = Signal(object)  # [(index, name)]
+    unavailable = Signal(str)
+    playingChanged = Signal(bool)
+    _start = Signal(object)
+    _feed = Signal(object, object)
+    _stop = Signal()
+    _probe = Signal()
+    _device = Signal(object)
+    _close = Signal(object)
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.worker = AudioWorker()
+        self.thread = WorkerThread(self.worker, "prufrock-audio")
+        self._start.connect(self.worker.start)
+        self._feed.connect(self.worker.feed)
+        self._stop.connect(self.worker.stop)
+        self._probe.connect(self.worker.probe)
+        self._device.connect(self.worker.setDevice)
+        self._close.connect(self.worker.closeBuffer)
+        self.worker.devicesListed.connect(self._on_devices)
+        self.worker.failed.connect(self._on_failed)
+        self.worker.playingChanged.connect(self._on_playing)
+        self.devices: list[tuple[int, str]] | None = None  # None until probed
+        self.message = ""
+        self.playing = False
+        self._buffer: PlaybackBuffer | None = None
+        self._told = False
+        self.thread.start()
+        self._probe.emit()
+
+    @property
+    def available(self) -> bool:
+        return bool(self.devices)
+
+    def _on_devices(self, devices, message: str) -> None:
+        self.devices, self.message = list(devices), message
+        self.devicesChanged.emit(self.devices)
+
+    def _on_failed(self, message: str) -> None:
+        self.playing = False
+        self._buffer = None
+        self.unavailable.emit(message)
+
+    def _on_playing(self, playing: bool) -> None:
+        self.playing = playing
+        self.playingChanged.emit(playing)
+
+    def set_device(self, index: int | None) -> None:
+        self._device.emit(index)
+
+    def begin(self, sample_rate: int) -> bool:
+        """Open a stream to be fed; False (and one message) when there is nothing to play on."""
+        if self.devices is not None and not self.devices:
+            if not self._told:
+                self._told = True
+                self.unavailable.emit(self.message or NO_DEVICE_MESSAGE)
+            return False
+        self._buffer = PlaybackBuffer(sample_rate)
+        self._start.emit(self._buffer)
+        return True
+
+    def feed(self, wav: np.ndarray) -> None:
+        if self._buffer is not None:
+            self._feed.emit(self._buffer, wav)
+
+    def end_feed(self) -> None:
+        """No more samples for this stream: it stops when what was fed has played."""
+        if self._buffer is not None:
+            self._close.emit(self._buffer)  # queued after the feeds, so nothing is cut off
+            self._buffer = None
+
+    def play(self, wav: np.ndarray, sample_rate: int) -> bool:
+        if not self.begin(sample_rate):
+            return False
+        self.feed(wav)
+        self.end_feed()
+        return True
+
+    def stop(self) -> None:
+        self._buffer = None
+        self._stop.emit()
+
+    def position_s(self) -> float | None:
+        return self.worker.position_s() if self.playing else None
+
+    def shutdown(self) -> None:
+        self._stop.emit()
+        self.thread.stop(2000)

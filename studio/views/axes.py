@@ -1,0 +1,99 @@
+"""Axis items: a mel axis labelled in Hz, a seconds axis, and an axis of input symbols."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pyqtgraph as pg
+
+HZ_TICKS = [50, 100, 200, 300, 500, 1000, 1500, 2000, 3000, 4000, 5000, 6000, 7000, 8000, 10000, 12000, 16000,
+            20000]
+
+
+def mel_band_centres(audio) -> np.ndarray:
+    """Centre frequency in Hz of each mel band (the same Slaney mel scale as the feature code)."""
+    import librosa
+
+    return librosa.mel_frequencies(audio.n_mels + 2, fmin=audio.fmin, fmax=audio.fmax)[1:-1]
+
+
+class MelAxis(pg.AxisItem):
+    """The y axis of a spectrogram drawn in mel-band units, labelled in Hz."""
+
+    def __init__(self, **kw) -> None:
+        super().__init__("left", **kw)
+        self.centres: np.ndarray | None = None
+        self.setLabel("Hz")
+        self.enableAutoSIPrefix(False)
+
+    def set_audio(self, audio) -> None:
+        self.centres = mel_band_centres(audio)
+        self.picture = None
+        self.update()
+
+    def _position(self, hz: float) -> float:
+        return float(np.interp(hz, self.centres, np.arange(len(self.centres)) + 0.5))
+
+    def tickValues(self, minVal, maxVal, size):  # noqa: N802 - Qt naming
+        if self.centres is None:
+            return super().tickValues(minVal, maxVal, size)
+        lo, hi = self.centres[0], self.centres[-1]
+        major = [self._position(h) for h in HZ_TICKS if lo <= h <= hi]
+        major = [p for p in major if minVal <= p <= maxVal]
+        # Keep labels at least ~16 px apart.
+        px = size / max(maxVal - minVal, 1e-9)
+        kept, last = [], -1e9
+        for p in major:
+            if (p - last) * px >= 16:
+                kept.append(p)
+                last = p
+        return [(None, kept)]
+
+    def tickStrings(self, values, scale, spacing):  # noqa: N802
+        if self.centres is None:
+            return super().tickStrings(values, scale, spacing)
+        out = []
+        for v in values:
+            hz = float(np.interp(v, np.arange(len(self.centres)) + 0.5, self.centres))
+            hz = min(HZ_TICKS, key=lambda h: abs(h - hz))
+            out.append(f"{hz / 1000:g}k" if hz >= 1000 else f"{hz:g}")
+        return out
+
+
+class SecondsAxis(pg.AxisItem):
+    def __init__(self, orientation: str = "bottom", label: str = "time (s)", **kw) -> None:
+        super().__init__(orientation, **kw)
+        self.enableAutoSIPrefix(False)
+        self.setLabel(label)
+
+
+class TokenAxis(pg.AxisItem):
+    """An axis of input symbols: symbol i covers [i, i+1); labels thin out when they would overlap."""
+
+    def __init__(self, orientation: str = "left", **kw) -> None:
+        super().__init__(orientation, **kw)
+        self.tokens: list[str] = []
+        self.enableAutoSIPrefix(False)
+
+    def set_tokens(self, tokens: list[str]) -> None:
+        self.tokens = [("␣" if t == " " else t) for t in tokens]
+        self.picture = None
+        self.update()
+
+    def tickValues(self, minVal, maxVal, size):  # noqa: N802
+        if not self.tokens:
+            return []
+        px = size / max(maxVal - minVal, 1e-9)
+        stride = max(1, math.ceil(12 / px))
+        start = max(0, int(math.floor(minVal)))
+        start -= start % stride
+        stop = min(len(self.tokens), int(math.ceil(maxVal)) + 1)
+        return [(None, [i + 0.5 for i in range(start, stop, stride)])]
+
+    def tickStrings(self, values, scale, spacing):  # noqa: N802
+        out = []
+        for v in values:
+            i = int(math.floor(v))
+            out.append(self.tokens[i] if 0 <= i < len(self.tokens) else "")
+        return out

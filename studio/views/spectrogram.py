@@ -1,0 +1,64 @@
+"""Mel spectrogram view: an ImageItem with time in seconds and the mel axis labelled in Hz."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QRectF
+
+from studio.views.axes import MelAxis, SecondsAxis
+
+LEVEL_TOP = 1.5
+"""Log-mel values at or above this are drawn at the top of the colour map."""
+
+
+class SpectrogramView(pg.PlotWidget):
+    """Shows a (n_mels, frames) log-mel. `image_data()` returns what is drawn, in that layout."""
+
+    def __init__(self, parent=None, compact: bool = False, colormap: str = "inferno") -> None:
+        self.mel_axis = MelAxis()
+        self.time_axis = SecondsAxis()
+        super().__init__(parent, axisItems={"left": self.mel_axis, "bottom": self.time_axis})
+        self.setBackground("#14141a")
+        self.image = pg.ImageItem(axisOrder="col-major")
+        self.image.setColorMap(pg.colormap.get(colormap))
+        self.addItem(self.image)
+        self.audio = None
+        self._data = np.zeros((0, 0), dtype=np.float32)
+        self.getPlotItem().setMenuEnabled(False)
+        self.setMouseEnabled(x=True, y=False)
+        vb = self.getViewBox()
+        vb.setLimits(xMin=0)
+        if compact:
+            self.time_axis.setLabel("")
+            self.mel_axis.setLabel("")
+            self.hideButtons()
+            self.setMouseEnabled(x=False, y=False)
+            self.setMinimumHeight(70)
+
+    def set_audio(self, audio) -> None:
+        self.audio = audio
+        self.mel_axis.set_audio(audio)
+        self.image.setLevels((float(np.log(audio.log_floor)), LEVEL_TOP))
+        self.getViewBox().setLimits(yMin=0, yMax=audio.n_mels)
+        self.setYRange(0, audio.n_mels, padding=0)
+
+    def set_mel(self, mel: np.ndarray) -> None:
+        """Draw a (n_mels, frames) log-mel."""
+        mel = np.asarray(mel, dtype=np.float32)
+        self._data = mel
+        if mel.size == 0:
+            self.image.clear()
+            return
+        n_mels, frames = mel.shape
+        levels = (float(np.log(self.audio.log_floor)), LEVEL_TOP) if self.audio else None
+        self.image.setImage(mel.T, autoLevels=levels is None, levels=levels)
+        seconds = frames * self.audio.hop_length / self.audio.sample_rate if self.audio else frames
+        self.image.setRect(QRectF(0.0, 0.0, seconds, float(n_mels)))
+        self.setYRange(0, n_mels, padding=0)
+
+    def image_data(self) -> np.ndarray:
+        return self._data
+
+    def clear_image(self) -> None:
+        self.set_mel(np.zeros((self.audio.n_mels if self.audio else 0, 0), dtype=np.float32))

@@ -1,0 +1,44 @@
+"""Waveform view with a playhead; its time axis is linked to the spectrogram's."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+
+from studio.views.axes import SecondsAxis
+
+
+class WaveformView(pg.PlotWidget):
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent, axisItems={"bottom": SecondsAxis()})
+        self.setBackground("#14141a")
+        self.getPlotItem().setMenuEnabled(False)
+        self.curve = self.plot(pen=pg.mkPen("#7fc8f8", width=1))
+        self.curve.setDownsampling(auto=True, method="peak")
+        self.curve.setClipToView(True)
+        self.playhead = pg.InfiniteLine(pos=0, angle=90, pen=pg.mkPen("#ffd166", width=2), movable=False)
+        self.playhead.setVisible(False)
+        self.addItem(self.playhead)
+        self.setMouseEnabled(x=True, y=False)
+        vb = self.getViewBox()
+        vb.enableAutoRange(x=False, y=False)
+        vb.setLimits(xMin=0)
+        self.setYRange(-1.0, 1.0, padding=0.02)
+        self.getAxis("left").setLabel("amplitude")
+        self.wav = np.zeros(0, dtype=np.float32)
+        self.sample_rate = 0
+
+    def set_wave(self, wav: np.ndarray, sample_rate: int) -> None:
+        self.wav, self.sample_rate = np.asarray(wav, dtype=np.float32), int(sample_rate)
+        if len(self.wav) == 0 or not sample_rate:
+            self.curve.setData([], [])
+            return
+        t = np.arange(len(self.wav), dtype=np.float64) / self.sample_rate
+        self.curve.setData(t, self.wav)
+
+    def set_playhead(self, seconds: float | None) -> None:
+        if seconds is None:
+            self.playhead.setVisible(False)
+        else:
+            self.playhead.setValue(seconds)
+            self.playhead.setVisible(True)
