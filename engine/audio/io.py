@@ -29,6 +29,7 @@ def load_audio(path: str | os.PathLike, sample_rate: int | None = None) -> tuple
         raise BadInput(f"{path} is a folder, not an audio file")
     if path.stat().st_size == 0:
         raise BadInput(f"audio file is empty: {path} (re-record or re-export it)")
+    _check_riff_complete(path)
     try:
         data, sr = sf.read(str(path), dtype="float32", always_2d=True)
     except Exception as exc:  # soundfile raises several types for bad files
@@ -45,6 +46,29 @@ def load_audio(path: str | os.PathLike, sample_rate: int | None = None) -> tuple
         wav = resample(wav, sr, sample_rate)
         sr = sample_rate
     return wav, int(sr)
+
+
+def _check_riff_complete(path: Path) -> None:
+    """libsndfile quietly reads a WAV cut off inside its sample data; catch that from the header's
+    declared data size."""
+    import struct
+
+    with open(path, "rb") as f:
+        head = f.read(12)
+        if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+            return
+        size = path.stat().st_size
+        while True:
+            chunk = f.read(8)
+            if len(chunk) < 8:
+                return
+            tag, length = chunk[:4], struct.unpack("<I", chunk[4:])[0]
+            if tag == b"data":
+                if length != 0xFFFFFFFF and f.tell() + length > size + 1:
+                    raise BadInput(f"audio file is truncated: {path} declares {length} bytes of samples "
+                                   f"but holds {size - f.tell()} (re-export or re-download it)")
+                return
+            f.seek(length + (length & 1), 1)
 
 
 def resample(wav: np.ndarray, orig_sr: int, target_sr: int) -> np.ndarray:

@@ -16,8 +16,15 @@ from engine.errors import BadInput, NotBuiltYet
 COMMANDS = ["studio", "say", "convert", "corpus", "train", "models", "eval", "bench"]
 
 
+class _Parser(argparse.ArgumentParser):
+    """Usage errors are one plain line on stderr, exit 2 (CONTRACT.md)."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: {message} (see '{self.prog} --help')\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="prufrock",
         description="Prufrock: a studio for neural speech synthesis and voice conversion.",
     )

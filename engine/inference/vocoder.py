@@ -22,7 +22,8 @@ class GriffinLimVocoder:
         """Several (n_mels, T_i) log-mels -> waveforms of T_i * hop samples each (one batched run)."""
         if not log_mels:
             return []
-        T = max(m.shape[-1] for m in log_mels)
+        # Reflect padding of the STFT needs a few frames more than half a window.
+        T = max(max(m.shape[-1] for m in log_mels), self.audio.n_fft // self.audio.hop_length + 2)
         floor = float(np.log(self.audio.log_floor))
         batch = torch.full((len(log_mels), self.audio.n_mels, T), floor)
         for i, m in enumerate(log_mels):

@@ -111,8 +111,16 @@ class Trainer:
             step, epoch, position = state["step"], state.get("epoch", 0), state.get("position", 0)
             events.write("resume", step=step, checkpoint=str(ckpt))
         elif self.init_from is not None:
-            load_checkpoint(self.init_from, model, None, restore_rng=False)
-            events.write("init", checkpoint=str(self.init_from))
+            init = Path(self.init_from)
+            if (init / "state.json").exists():
+                load_checkpoint(init, model, None, restore_rng=False)
+            else:  # a model bundle: weights only (a fresh optimizer)
+                from safetensors.torch import load_file
+
+                weights = load_file(str(init / "model.safetensors"))
+                # The data's normalisation statistics are kept: the bundle's were computed the same way.
+                model.load_state_dict(weights)
+            events.write("init", checkpoint=str(init))
         train_model = model
         if self.distributed:
             train_model = torch.nn.parallel.DistributedDataParallel(
