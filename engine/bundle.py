@@ -109,7 +109,9 @@ def save_bundle(out_dir: Path, config: dict, state_dict: dict[str, torch.Tensor]
         (tmp / "config.json").write_text(json.dumps(config, indent=2) + "\n")
         save_file({k: v.detach().cpu().contiguous() for k, v in state_dict.items()}, str(tmp / "model.safetensors"))
         (tmp / "CARD.md").write_text(card)
-        os.chmod(tmp, 0o755)
+        os.chmod(tmp, 0o755)  # mkdtemp makes 0700; a model folder is readable like any file
+        for f in tmp.iterdir():
+            os.chmod(f, 0o644)
         if out_dir.exists():
             shutil.rmtree(out_dir)
         os.rename(tmp, out_dir)
