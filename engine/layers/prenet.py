@@ -30,9 +30,15 @@ class Prenet(nn.Module):
                 x = F.dropout(x, p=self.dropout, training=apply)
         return x
 
-    def draw_masks(self, n_steps: int, generator: torch.Generator) -> list[torch.Tensor]:
-        """Keep-masks for `n_steps` steps of one sentence: a list (per layer) of (n_steps, size)."""
+    def draw_masks(self, n_steps: int, seed: int) -> list[torch.Tensor]:
+        """Keep-masks for `n_steps` steps of one sentence: a list (per layer) of (n_steps, size).
+
+        Each layer draws from its own generator, so step t's masks do not depend on n_steps."""
         sizes = [layer.out_features for layer in self.layers]
         if not self.always_dropout:
             return [torch.ones(n_steps, s) for s in sizes]
-        return [(torch.rand(n_steps, s, generator=generator) >= self.dropout).float() for s in sizes]
+        masks = []
+        for i, size in enumerate(sizes):
+            gen = torch.Generator().manual_seed(int(seed) * 7919 + i)
+            masks.append((torch.rand(n_steps, size, generator=gen) >= self.dropout).float())
+        return masks

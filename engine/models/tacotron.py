@@ -183,7 +183,7 @@ class Tacotron(nn.Module):
         finished = torch.zeros(B, dtype=torch.bool, device=symbols.device)
         masks = None
         if seeds is not None:
-            per_item = [self.decoder.prenet.draw_masks(limit, torch.Generator().manual_seed(int(s))) for s in seeds]
+            per_item = [self.decoder.prenet.draw_masks(limit, int(s)) for s in seeds]
             masks = [torch.stack([m[i] for m in per_item]).to(symbols.device) for i in range(len(per_item[0]))]
         buf_frames, buf_align, buf_stop = [], [], []
         for step in range(1, limit + 1):
