@@ -7,6 +7,11 @@ from PySide6.QtWidgets import QDialog, QDialogButtonBox, QTextBrowser, QVBoxLayo
 import studio
 
 
+def _nested(card: str) -> str:
+    """A card's headings two levels down, under the dialog's own."""
+    return "\n".join("##" + line if line.startswith("#") else line for line in card.strip().splitlines())
+
+
 def about_markdown(voice, vocoder_name: str, vocoder_card: str = "") -> str:
     parts = [f"# Prufrock {studio.__version__}",
              "A desktop studio for neural speech synthesis.", ""]
@@ -23,9 +28,9 @@ def about_markdown(voice, vocoder_name: str, vocoder_card: str = "") -> str:
         parts.append(f"**Vocoder:** `{vocoder_name}`")
     parts.append("")
     if voice is not None:
-        parts += ["---", f"## Model card: {voice.name}", "", voice.card.strip() or "*(this model has no CARD.md)*"]
+        parts += ["---", f"## Model card: {voice.name}", "", _nested(voice.card) or "*(this model has no CARD.md)*"]
     if vocoder_card:
-        parts += ["", "---", f"## Model card: {vocoder_name}", "", vocoder_card.strip()]
+        parts += ["", "---", f"## Model card: {vocoder_name}", "", _nested(vocoder_card)]
     return "\n".join(parts)
 
 

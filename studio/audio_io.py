@@ -202,7 +202,6 @@ class AudioOutput(QObject):
         self.message = ""
         self.playing = False
         self._buffer: PlaybackBuffer | None = None
-        self._told = False
         self.thread.start()
         self._probe.emit()
 
@@ -229,9 +228,7 @@ class AudioOutput(QObject):
     def begin(self, sample_rate: int) -> bool:
         """Open a stream to be fed; False (and one message) when there is nothing to play on."""
         if self.devices is not None and not self.devices:
-            if not self._told:
-                self._told = True
-                self.unavailable.emit(self.message or NO_DEVICE_MESSAGE)
+            self.unavailable.emit(self.message or NO_DEVICE_MESSAGE)
             return False
         self._buffer = PlaybackBuffer(sample_rate)
         self._start.emit(self._buffer)

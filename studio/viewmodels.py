@@ -24,14 +24,14 @@ class TakeViewModel(QObject):
     changed = Signal(set)
     """Which parts changed: {"mel", "alignment", "wave"}."""
 
-    def __init__(self, parent=None, fps: float = 30.0) -> None:
+    def __init__(self, parent=None, fps: float = 25.0) -> None:
         super().__init__(parent)
         self.audio = None
         self._dirty: set[str] = set()
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
-        self._timer.setInterval(int(1000 / fps))
-        self._timer.timeout.connect(self.flush)
+        self._interval = int(1000 / fps)
+        self._timer.timeout.connect(self._tick)
         self.clear()
 
     # ----- state ---------------------------------------------------------------------------------
@@ -60,7 +60,6 @@ class TakeViewModel(QObject):
         self.tokens = [list(s.tokens) for s in segments]
         self.mels = [[] for _ in segments]
         self.aligns = [[] for _ in segments]
-        self.flush()
 
     def append_chunk(self, ev) -> None:
         if ev.segment < len(self.mels) and isinstance(self.mels[ev.segment], list):
@@ -82,7 +81,7 @@ class TakeViewModel(QObject):
 
     def end_live(self) -> None:
         self.live = False
-        self.flush()
+        self._mark()
 
     def show_take(self, take) -> None:
         """Replace everything with a finished take (its final mels, alignments and audio)."""
@@ -91,9 +90,8 @@ class TakeViewModel(QObject):
         self.tokens = [list(s.tokens) for s in take.segments]
         self.mels = [s.mel for s in take.segments]
         self.aligns = [s.alignment for s in take.segments]
-        self.take_wav = take.wav
         self.wavs = {"take": take.wav}
-        self.flush()
+        self._mark("mel", "alignment", "wave")
 
     # ----- what the views read -------------------------------------------------------------------
     def mel(self) -> np.ndarray:
@@ -150,9 +148,31 @@ class TakeViewModel(QObject):
     def _mark(self, *parts: str) -> None:
         self._dirty.update(parts)
         if not self._timer.isActive():
-            self._timer.start()
+            self._timer.start(self._interval)
+
+    def _tick(self) -> None:
+        """Timer path: tell the views about one part per event-loop turn, so no single turn paints
+        all three views (a shorter longest pause of the GUI thread)."""
+        for part in ("mel", "alignment", "wave"):
+            if part in self._dirty:
+                self._dirty.discard(part)
+                if self._dirty:
+                    self._timer.start(0)
+                self.changed.emit({part})
+                return
+
+    def soon(self) -> None:
+        """Draw what is pending at the next event-loop turn (not after the frame interval)."""
+        if self._dirty:
+            self._timer.start(0)
+
+    @property
+    def settled(self) -> bool:
+        """Nothing waits to be drawn."""
+        return not self._dirty
 
     def flush(self) -> None:
+        """Tell the views about everything pending, now."""
         self._timer.stop()
         dirty, self._dirty = self._dirty, set()
         if dirty:

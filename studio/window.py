@@ -1,35 +1,43 @@
 """The main window: wires the panes, the views, the workers and the audio output together.
 
-The GUI thread only draws and routes signals: models load and run in `EngineWorker` /
-`VocoderWorker` threads, audio plays on the audio thread (see workers.py, audio_io.py).
+The GUI thread only draws and routes signals: the models load and run in the engine process that
+`EngineWorker` manages (its `EventReader` thread turns the engine's events into signals), and audio
+plays on the audio thread (see workers.py, engine_process.py, audio_io.py).
 """
 
 from __future__ import annotations
 
+import atexit
+import gc
 import json
 import logging
 import time
+import weakref
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QByteArray, Qt, QTimer, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QIcon, QKeySequence, QShortcut
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFrame, QHBoxLayout, QLabel, QMainWindow,
                                QProgressBar, QPushButton, QSplitter, QStatusBar, QTabWidget, QToolBar,
                                QVBoxLayout, QWidget)
 
-from engine.bundle import model_dirs, resolve
-from engine.errors import BadInput, NotBuiltYet
-from engine.inference.pipeline import SENTENCE_GAP_S
-from engine.paths import RESOURCES
-from studio.about import AboutDialog, about_markdown
-from studio.audio_io import AudioOutput
-from studio.panes import ConvertTab, StylePanel, TakesPane, TextPane, TrainingTab
-from studio.panes.later_tabs import CONVERT_LATER
-from studio.settings import Settings
-from studio.viewmodels import StyleViewModel, TakeViewModel
-from studio.views import AlignmentView, SpectrogramView, WaveformView
-from studio.workers import EngineWorker, SpeakJob, VocoderWorker, WorkerThread
+from studio import qt_compat
+
+qt_compat.apply()  # before any widget exists: see qt_compat.py
+
+from engine.bundle import model_dirs, resolve  # noqa: E402
+from engine.errors import BadInput, NotBuiltYet  # noqa: E402
+from engine.inference.pipeline import SENTENCE_GAP_S  # noqa: E402
+from engine.paths import RESOURCES  # noqa: E402
+from studio.about import AboutDialog, about_markdown  # noqa: E402
+from studio.audio_io import NO_DEVICE_MESSAGE, AudioOutput  # noqa: E402
+from studio.panes import ConvertTab, StylePanel, TakesPane, TextPane, TrainingTab  # noqa: E402
+from studio.panes.later_tabs import CONVERT_LATER  # noqa: E402
+from studio.settings import Settings  # noqa: E402
+from studio.viewmodels import StyleViewModel, TakeViewModel  # noqa: E402
+from studio.views import AlignmentView, SpectrogramView, WaveformView  # noqa: E402
+from studio.workers import EngineWorker, SpeakJob  # noqa: E402
 
 log = logging.getLogger("prufrock.studio")
 ICON = RESOURCES / "icons" / "prufrock.svg"
@@ -62,6 +70,7 @@ class MessageBanner(QFrame):
         close.setFixedWidth(28)
         close.setToolTip("Dismiss")
         close.clicked.connect(self.hide)
+        self.topic = ""
         layout = QHBoxLayout(self)
         layout.setContentsMargins(10, 4, 4, 4)
         layout.addWidget(self.text, 1)
@@ -75,16 +84,12 @@ class MessageBanner(QFrame):
         self.setStyleSheet(f"#messageBanner {{ background: {bg}; border-radius: 4px; }} "
                            f"#messageText {{ color: {fg}; }} QPushButton {{ color: {fg}; }}")
         self.kind = kind
+        self.topic = ""
         self.text.setText(("⚠ " if kind == "error" else "ℹ ") + text)
         self.show()
 
 
 class MainWindow(QMainWindow):
-    # Requests to the workers (queued onto their threads).
-    _requestVoice = Signal(str, str)
-    _requestReference = Signal(str)
-    _requestSpeak = Signal(object)
-    _requestVocoder = Signal(str, object)
     # What scripts, tests and the benchmark can wait for.
     voiceReady = Signal(object)  # VoiceInfo
     takeAdded = Signal(int)  # index into .takes
@@ -106,6 +111,7 @@ class MainWindow(QMainWindow):
         self.last_error = ""
         self.loading_voice = False
         self._stream_open = False
+        self._audio_told = False
         self._shut_down = False
         self._restoring = False
         self._about: AboutDialog | None = None
@@ -116,10 +122,17 @@ class MainWindow(QMainWindow):
         self.style_vm = StyleViewModel(self)
         self._build_ui()
         self._build_workers()
+        ref = weakref.ref(self)
+        atexit.register(lambda: ref() is not None and ref().shutdown())  # a script that never closes it
         self._fill_selectors(model, vocoder)
         self._restore_settings()
         self._update_actions()
         self._load_selected_voice()
+        # The modules imported so far (torch, pyqtgraph, Qt) hold ~250k objects; a full garbage
+        # collection over them pauses the GUI thread for 100+ ms. They live as long as the process:
+        # move them out of the collector's sight.
+        gc.collect()
+        gc.freeze()
 
     # ================================================================================ UI
     def _build_ui(self) -> None:
@@ -173,9 +186,11 @@ class MainWindow(QMainWindow):
         left.setStretchFactor(1, 3)
         left.setStretchFactor(2, 3)
         left.setChildrenCollapsible(False)
+        left.setSizes([190, 250, 300])
 
         # ----- right: live views -----
-        self.spectrogram = SpectrogramView()
+        self.spectrogram = SpectrogramView(placeholder="Type some text and press Speak (Ctrl+Enter):\n"
+                                                       "the mel spectrogram is drawn here as the decoder runs.")
         self.spectrogram.setObjectName("spectrogramView")
         self.spectrogram.setToolTip("Mel spectrogram (drag or wheel to pan and zoom in time; A resets)")
         self.waveform = WaveformView()
@@ -279,36 +294,34 @@ class MainWindow(QMainWindow):
         self.playhead_timer.timeout.connect(self._move_playhead)
 
     def _build_workers(self) -> None:
-        self.engine = EngineWorker()
-        self.engine_thread = WorkerThread(self.engine, "prufrock-engine", self)
-        self.vocoder = VocoderWorker()
-        self.vocoder_thread = WorkerThread(self.vocoder, "prufrock-vocoder", self)
-        e, v = self.engine, self.vocoder
-        self._requestVoice.connect(e.loadVoice)
-        self._requestReference.connect(e.loadReference)
-        self._requestSpeak.connect(e.speak)
-        self._requestVocoder.connect(v.configure)
+        self._engine_restarts = 0
+        self._start_engine()
+        self.audio = AudioOutput(self)
+        self.audio.devicesChanged.connect(self._devices_listed)
+        self.audio.unavailable.connect(self._audio_unavailable)
+        self.audio.playingChanged.connect(self._playing_changed)
+
+    def _start_engine(self) -> None:
+        self.engine = EngineWorker(self)
+        e = self.engine
         e.voiceLoaded.connect(self._voice_loaded)
         e.voiceFailed.connect(self._voice_failed)
+        e.vocoderReady.connect(self._vocoder_ready)
+        e.vocoderFailed.connect(self._vocoder_failed)
         e.referenceLoaded.connect(self._reference_loaded)
         e.referenceFailed.connect(self._reference_failed)
         e.jobStarted.connect(self._job_started)
         e.chunk.connect(self._chunk)
         e.segmentDone.connect(self._segment_done)
-        e.segmentDone.connect(v.vocodeSegment)  # engine thread -> vocoder thread
-        e.synthesisFinished.connect(v.finish)
-        v.vocoderReady.connect(self._vocoder_ready)
-        v.vocoderFailed.connect(self._vocoder_failed)
-        v.segmentAudio.connect(self._segment_audio)
-        v.takeReady.connect(self._take_ready)
-        v.jobCancelled.connect(self._job_cancelled)
-        v.jobFailed.connect(self._job_failed)
-        self.engine_thread.start()
-        self.vocoder_thread.start()
-        self.audio = AudioOutput(self)
-        self.audio.devicesChanged.connect(self._devices_listed)
-        self.audio.unavailable.connect(self._audio_unavailable)
-        self.audio.playingChanged.connect(self._playing_changed)
+        e.segmentAudio.connect(self._segment_audio)
+        e.takeReady.connect(self._take_ready)
+        e.jobCancelled.connect(self._job_cancelled)
+        e.jobFailed.connect(self._job_failed)
+        e.engineLost.connect(self._engine_lost)
+
+    def _current(self, job_id: int) -> SpeakJob | None:
+        """The running job if `job_id` is it (events of older jobs are ignored)."""
+        return self.job if self.job is not None and self.job.id == job_id else None
 
     # ================================================================================ selectors
     def _fill_selectors(self, model, vocoder) -> None:
@@ -316,7 +329,7 @@ class MainWindow(QMainWindow):
         wanted = None
         if model is not None:
             try:
-                path = str(resolve(model))
+                path = str(resolve(model).absolute())
             except BadInput as exc:
                 self.show_error(str(exc))
                 path = None
@@ -382,7 +395,7 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"Loading voice {name}…")
         self.busy_bar.show()
         self._update_actions()
-        self._requestVoice.emit(path, self.device_choice)
+        self.engine.load_voice(path, self.device_choice)
 
     def _fill_speakers(self, speakers: list[str]) -> None:
         self.speaker_selector.clear()
@@ -398,7 +411,7 @@ class MainWindow(QMainWindow):
         if self.voice is not None:
             self.vocoder_name = None
             self._update_actions()
-            self._requestVocoder.emit(spec, self.voice.audio)
+            self.engine.load_vocoder(spec)
 
     # ================================================================================ worker answers
     def _voice_loaded(self, info) -> None:
@@ -414,7 +427,7 @@ class MainWindow(QMainWindow):
         self._fill_speakers(info.speakers)
         self.device_label.setText(f"device: {info.device}")
         self.setWindowTitle(f"Prufrock Studio — {info.name}")
-        self._requestVocoder.emit(self.vocoder_selector.currentData(), info.audio)
+        self.engine.load_vocoder(self.vocoder_selector.currentData())
         self.statusBar().showMessage(f"Voice {info.name} loaded in {info.load_s:.1f} s", 5000)
         self._update_labels()
         self._update_actions()
@@ -442,30 +455,32 @@ class MainWindow(QMainWindow):
         if spec == "griffinlim":
             self.busy_bar.hide()
 
-    def _job_started(self, job, segments) -> None:
-        if job is not self.job:
+    def _job_started(self, job_id: int, segments) -> None:
+        if self._current(job_id) is None:
             return
+        self.spectrogram.follow(True)
+        self.alignment.follow(True)
         self.take_vm.begin(segments)
-        self.spectrogram.enableAutoRange(x=True)
-        self.alignment.enableAutoRange()
 
-    def _chunk(self, job, ev) -> None:
-        if job is not self.job:
+    def _chunk(self, job_id: int, ev) -> None:
+        job = self._current(job_id)
+        if job is None:
             return
         if job.first_mel_s is None:
             job.first_mel_s = time.perf_counter() - job.t0
             self.take_vm.append_chunk(ev)
-            self.take_vm.flush()  # draw the first frames at once
+            self.take_vm.soon()  # draw the first frames without waiting for the frame timer
             self.firstChunk.emit()
             return
         self.take_vm.append_chunk(ev)
 
-    def _segment_done(self, job, result) -> None:
-        if job is self.job:
+    def _segment_done(self, job_id: int, result) -> None:
+        if self._current(job_id) is not None:
             self.take_vm.finish_segment(result)
 
-    def _segment_audio(self, job, index: int, wav) -> None:
-        if job is not self.job or job.is_cancelled():
+    def _segment_audio(self, job_id: int, index: int, wav) -> None:
+        job = self._current(job_id)
+        if job is None or job.is_cancelled():
             return
         if job.first_audio_s is None:
             job.first_audio_s = time.perf_counter() - job.t0
@@ -478,8 +493,9 @@ class MainWindow(QMainWindow):
                 self.audio.feed(np.zeros(int(SENTENCE_GAP_S * sr), dtype=np.float32))
             self.audio.feed(wav)
 
-    def _take_ready(self, job, take) -> None:
-        if job is not self.job:
+    def _take_ready(self, job_id: int, take) -> None:
+        job = self._current(job_id)
+        if job is None:
             return
         job.done_s = time.perf_counter() - job.t0
         if self._stream_open:
@@ -488,7 +504,10 @@ class MainWindow(QMainWindow):
         self.takes.append(take)
         self.takes_pane.add(take, len(self.takes) - 1)
         self._end_job("take")
-        self.takes_list.setCurrentRow(len(self.takes) - 1)  # shows its final views (_take_selected)
+        # Select it (which shows its final views) at the next turn of the event loop: two short pauses
+        # of the GUI thread rather than one long one.
+        row = len(self.takes) - 1
+        QTimer.singleShot(0, lambda: self.job is None and self.takes_list.setCurrentRow(row))
         self._update_labels()
         self.statusBar().showMessage(
             f"Take {len(self.takes)}: {take.duration_s:.2f} s of audio in {take.synthesis_s + take.vocoder_s:.2f} s "
@@ -496,20 +515,41 @@ class MainWindow(QMainWindow):
         self.takeAdded.emit(len(self.takes) - 1)
         self.jobEnded.emit("take")
 
-    def _job_cancelled(self, job) -> None:
-        if job is not self.job:
+    def _job_cancelled(self, job_id: int) -> None:
+        if self._current(job_id) is None:
             return
         self._end_job("cancelled")
         self.statusBar().showMessage("Stopped: no take was added", 6000)
         self.jobEnded.emit("cancelled")
 
-    def _job_failed(self, job, message: str) -> None:
-        if job is not self.job:
+    def _job_failed(self, job_id: int, message: str) -> None:
+        if self._current(job_id) is None:
             return
         self.audio.stop()
         self._end_job("failed")
         self.show_error(message)
         self.jobEnded.emit("failed")
+
+    def _engine_lost(self, message: str) -> None:
+        """The engine process died: say so, and start a new one (up to 3 times a session)."""
+        self.voice, self.vocoder_name, self.loading_voice = None, None, False
+        if self.job is not None:
+            self.audio.stop()
+            self._end_job("failed")
+            self.jobEnded.emit("failed")
+        self.busy_bar.hide()
+        self.model_label.setText("voice: none (engine stopped)")
+        old = self.engine
+        old.shutdown(timeout_s=1.0)
+        old.deleteLater()
+        if self._engine_restarts < 3 and not self._shut_down:
+            self._engine_restarts += 1
+            self.show_error(message.split(":")[0] + ": restarting it and reloading the voice (details in the log)")
+            self._start_engine()
+            self._load_selected_voice()
+        else:
+            self.show_error(message)
+        self._update_actions()
 
     def _end_job(self, how: str) -> None:
         self.last_job = self.job
@@ -517,6 +557,8 @@ class MainWindow(QMainWindow):
         if how != "take":
             self._stream_open = False
         self.take_vm.end_live()
+        self.spectrogram.follow(False)
+        self.alignment.follow(False)
         self.busy_bar.hide()
         self._update_actions()
 
@@ -549,12 +591,12 @@ class MainWindow(QMainWindow):
 
         The clip is read in the engine thread; referenceChanged fires when it is in use, errorShown if
         it cannot be used."""
-        path = str(path)
+        path = str(Path(path).expanduser().absolute())
         self.style_vm.reference_pending = path
         self.style_panel.drop.start_folder = str(Path(path).parent)
         self.style_panel.drop.show_loading(path)
         self._style_changed()
-        self._requestReference.emit(path)
+        self.engine.load_reference(path)
 
     def _reference_loaded(self, info) -> None:
         if info.path != self.style_vm.reference_pending:
@@ -600,23 +642,25 @@ class MainWindow(QMainWindow):
         text = self.text_pane.plain_text()
         if not text.strip():
             self.show_error("There is no text to speak: type something in the text pane first.", kind="info")
+            self.banner.topic = "text"
             return None
         speaker = self.speaker_selector.currentData() if self.speaker_selector.count() > 1 else None
         job = SpeakJob(text=text, speaker=speaker, **self.style_vm.request())
         self.job = job
         self.audio.stop()
         self._stream_open = False
-        self.banner.hide() if self.banner.kind == "info" else None
+        if self.banner.topic == "text":
+            self.banner.hide()
         self.busy_bar.show()
         self.statusBar().showMessage("Speaking…")
         self._update_actions()
-        self._requestSpeak.emit(job)
+        self.engine.speak(job)
         return job
 
     def stop(self) -> None:
         """Cancel the running synthesis (within one decoder chunk) and stop playback."""
         if self.job is not None and not self.job.is_cancelled():
-            self.job.cancel.set()
+            self.engine.cancel(self.job)
             self.statusBar().showMessage("Stopping…")
         self._stream_open = False
         self.audio.stop()
@@ -633,7 +677,10 @@ class MainWindow(QMainWindow):
         take = self.takes[self.selected_take_index() if index is None else index]
         if self.job is None:
             self.take_vm.show_take(take)
-        return self.audio.play(take.wav, take.sample_rate)
+        if self.audio.play(take.wav, take.sample_rate):
+            return True
+        self.banner.show_message(self.audio.message or NO_DEVICE_MESSAGE, kind="info")  # asked for: say so
+        return False
 
     def export_take(self, path, index: int = -1) -> Path:
         """Write take `index` (default: the latest) to `path` (.wav or .flac), atomically.
@@ -687,7 +734,10 @@ class MainWindow(QMainWindow):
     def _draw(self, parts: set) -> None:
         vm = self.take_vm
         if "mel" in parts:
-            self.spectrogram.set_mel(vm.mel())
+            mel = vm.mel()
+            self.spectrogram.set_mel(mel)
+            if vm.live and vm.audio is not None:
+                self.spectrogram.grow_to(mel.shape[-1] * vm.audio.hop_length / vm.audio.sample_rate)
         if "alignment" in parts:
             self.alignment.set_alignment(*vm.alignment())
         if "wave" in parts:
@@ -695,9 +745,9 @@ class MainWindow(QMainWindow):
 
     def _take_selected(self, row: int) -> None:
         if self.job is None and 0 <= row < len(self.takes):
+            self.spectrogram.follow(False)
+            self.alignment.follow(False)
             self.take_vm.show_take(self.takes[row])
-            self.spectrogram.enableAutoRange(x=True)
-            self.alignment.enableAutoRange()
         self._update_actions()
 
     def _move_playhead(self) -> None:
@@ -720,7 +770,9 @@ class MainWindow(QMainWindow):
             self.output_selector.setEnabled(False)
             self.output_selector.setToolTip(self.audio.message)
             self.statusBar().showMessage(self.audio.message, 8000)
-            self.banner.show_message(self.audio.message, kind="info") if not self.banner.isVisible() else None
+            if not self.banner.isVisible() and not self._audio_told:
+                self._audio_told = True
+                self.banner.show_message(self.audio.message, kind="info")
         else:
             self.output_selector.addItem("System default", None)
             for index, name in devices:
@@ -739,7 +791,9 @@ class MainWindow(QMainWindow):
     def _audio_unavailable(self, message: str) -> None:
         self._stream_open = False
         self.statusBar().showMessage(message, 8000)
-        self.banner.show_message(message, kind="info")
+        if not self._audio_told:  # once in the banner; then the status bar says it
+            self._audio_told = True
+            self.banner.show_message(message, kind="info")
 
     # ================================================================================ state and messages
     def _update_actions(self) -> None:
@@ -793,11 +847,12 @@ class MainWindow(QMainWindow):
 
     def save_settings(self) -> None:
         s = self.settings
-        s.geometry = self.saveGeometry()
-        s.window_state = self.saveState()
-        for name, splitter in (("main", self.main_splitter), ("left", self.left_splitter),
-                               ("views", self.view_splitter)):
-            s.set_splitter_state(name, splitter.saveState())
+        if self.testAttribute(Qt.WidgetAttribute.WA_WState_ExplicitShowHide):  # never shown: no layout to keep
+            s.geometry = self.saveGeometry()
+            s.window_state = self.saveState()
+            for name, splitter in (("main", self.main_splitter), ("left", self.left_splitter),
+                                   ("views", self.view_splitter)):
+                s.set_splitter_state(name, splitter.saveState())
         s.sync()
 
     def shutdown(self) -> None:
@@ -806,12 +861,10 @@ class MainWindow(QMainWindow):
             return
         self._shut_down = True
         if self.job is not None:
-            self.job.cancel.set()
+            self.engine.cancel(self.job)
         self.playhead_timer.stop()
         self.audio.shutdown()
-        for thread in (self.engine_thread, self.vocoder_thread):
-            if not thread.stop(30000):
-                log.warning("thread %s did not stop in time", thread.objectName())
+        self.engine.shutdown()
 
     def closeEvent(self, event) -> None:  # noqa: N802
         try:

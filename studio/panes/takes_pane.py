@@ -12,7 +12,8 @@ def describe_take(number: int, take) -> tuple[str, str]:
     when = dt.datetime.fromtimestamp(take.created).strftime("%H:%M:%S")
     text = " ".join(take.text.split())
     short = text if len(text) <= 48 else text[:47] + "…"
-    label = f"#{number}  {when}  “{short}”\n     {take.model} · {take.style} · {take.vocoder} · " \
+    style = take.style if len(take.style) <= 24 else take.style[:23] + "…"
+    label = f"#{number}  {when}  “{short}”\n     {take.model} · {style} · {take.vocoder} · " \
             f"{take.duration_s:.2f} s · RTF {take.rtf:.2f}"
     tip = (f"Take {number} at {when}\nText: {text}\nVoice: {take.model} on {take.device}\nStyle: {take.style}\n"
            f"Vocoder: {take.vocoder}\nDuration: {take.duration_s:.2f} s\n"

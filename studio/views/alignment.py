@@ -6,7 +6,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF
 
-from studio.views.axes import TokenAxis
+from studio.views.axes import Placeholder, TokenAxis
 
 
 class AlignmentView(pg.PlotWidget):
@@ -23,12 +23,29 @@ class AlignmentView(pg.PlotWidget):
         self.getAxis("bottom").setLabel("decoder step")
         self.getAxis("bottom").enableAutoSIPrefix(False)
         self.getViewBox().setLimits(xMin=0, yMin=0)
+        self.getViewBox().setDefaultPadding(0.0)
         self._data = np.zeros((0, 0), dtype=np.float32)
         self.tokens: list[str] = []
+        self.live = False
+        self.user_moved = False
+        self.getViewBox().sigRangeChangedManually.connect(self._moved)
+        self.placeholder = Placeholder(self, "The attention alignment appears here as the voice reads the text:\n"
+                                             "decoder steps across, input symbols up the side.")
+
+    def _moved(self, *_):
+        self.user_moved = True
+
+    def follow(self, live: bool) -> None:
+        """Live: the step range grows in pages (few axis redraws). Done: fit the whole alignment."""
+        self.live = live
+        self.user_moved = False
+        if not live:
+            self.getViewBox().enableAutoRange()
 
     def set_alignment(self, alignment: np.ndarray, tokens: list[str]) -> None:
         alignment = np.asarray(alignment, dtype=np.float32)
         self._data = alignment
+        self.placeholder.set_visible(alignment.size == 0 and not tokens)
         if tokens != self.tokens:
             self.tokens = list(tokens)
             self.token_axis.set_tokens(self.tokens)
@@ -41,6 +58,14 @@ class AlignmentView(pg.PlotWidget):
         steps, n = alignment.shape
         self.image.setImage(alignment, autoLevels=False, levels=(0.0, 1.0))
         self.image.setRect(QRectF(0.0, 0.0, float(steps), float(n)))
+        if self.live and not self.user_moved:
+            vb = self.getViewBox()
+            vb.enableAutoRange(False)
+            (x0, x1), (y0, y1) = vb.viewRange()
+            if steps > x1 or x1 > max(100, steps * 4):
+                self.setXRange(0, max(50, steps * 1.5), padding=0)
+            if (y0, y1) != (0, n):
+                self.setYRange(0, n, padding=0)
 
     def image_data(self) -> np.ndarray:
         return self._data

@@ -97,3 +97,40 @@ class TokenAxis(pg.AxisItem):
             i = int(math.floor(v))
             out.append(self.tokens[i] if 0 <= i < len(self.tokens) else "")
         return out
+
+
+class Placeholder:
+    """A quiet centred hint over an empty plot ("Press Speak…"), hidden while there is data."""
+
+    def __init__(self, plot, text: str) -> None:
+        from PySide6.QtCore import Qt
+        from PySide6.QtWidgets import QLabel
+
+        self.label = QLabel(text, plot)
+        self.label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.label.setWordWrap(True)
+        self.label.setStyleSheet("QLabel { color: #8d8d99; background: transparent; }")
+        self.label.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+        self.plot = plot
+        plot.installEventFilter(self._filter())
+        self.place()
+
+    def _filter(self):
+        from PySide6.QtCore import QEvent, QObject
+
+        placeholder = self
+
+        class Filter(QObject):
+            def eventFilter(self, obj, event):  # noqa: N802
+                if event.type() == QEvent.Type.Resize:
+                    placeholder.place()
+                return False
+
+        self._keep = Filter(self.plot)
+        return self._keep
+
+    def place(self) -> None:
+        self.label.setGeometry(0, 0, self.plot.width(), self.plot.height())
+
+    def set_visible(self, on: bool) -> None:
+        self.label.setVisible(on)

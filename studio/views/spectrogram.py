@@ -6,8 +6,10 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF
 
-from studio.views.axes import MelAxis, SecondsAxis
+from studio.views.axes import MelAxis, Placeholder, SecondsAxis
 
+AXIS_WIDTH = 56
+"""Left axes of the spectrogram and the waveform have this width, so their shared time axes line up."""
 LEVEL_TOP = 1.5
 """Log-mel values at or above this are drawn at the top of the colour map."""
 
@@ -15,7 +17,8 @@ LEVEL_TOP = 1.5
 class SpectrogramView(pg.PlotWidget):
     """Shows a (n_mels, frames) log-mel. `image_data()` returns what is drawn, in that layout."""
 
-    def __init__(self, parent=None, compact: bool = False, colormap: str = "inferno") -> None:
+    def __init__(self, parent=None, compact: bool = False, colormap: str = "inferno",
+                 placeholder: str = "") -> None:
         self.mel_axis = MelAxis()
         self.time_axis = SecondsAxis()
         super().__init__(parent, axisItems={"left": self.mel_axis, "bottom": self.time_axis})
@@ -29,6 +32,11 @@ class SpectrogramView(pg.PlotWidget):
         self.setMouseEnabled(x=True, y=False)
         vb = self.getViewBox()
         vb.setLimits(xMin=0)
+        vb.setDefaultPadding(0.0)
+        self.user_moved = False
+        vb.sigRangeChangedManually.connect(self._moved)
+        self.placeholder = Placeholder(self, placeholder) if placeholder else None
+        self.mel_axis.setWidth(AXIS_WIDTH)
         if compact:
             self.time_axis.setLabel("")
             self.mel_axis.setLabel("")
@@ -47,6 +55,8 @@ class SpectrogramView(pg.PlotWidget):
         """Draw a (n_mels, frames) log-mel."""
         mel = np.asarray(mel, dtype=np.float32)
         self._data = mel
+        if self.placeholder:
+            self.placeholder.set_visible(mel.size == 0)
         if mel.size == 0:
             self.image.clear()
             return
@@ -56,6 +66,25 @@ class SpectrogramView(pg.PlotWidget):
         seconds = frames * self.audio.hop_length / self.audio.sample_rate if self.audio else frames
         self.image.setRect(QRectF(0.0, 0.0, seconds, float(n_mels)))
         self.setYRange(0, n_mels, padding=0)
+
+    def _moved(self, *_):
+        self.user_moved = True
+
+    def follow(self, on: bool = True) -> None:
+        """While live, the time range grows in pages (few axis redraws); else it fits the image."""
+        self.user_moved = False
+        if not on:
+            self.getViewBox().enableAutoRange(x=True)
+
+    def grow_to(self, seconds: float) -> None:
+        """Live: make sure `seconds` is in view, growing the range by half again when it is not."""
+        if self.user_moved:
+            return
+        vb = self.getViewBox()
+        vb.enableAutoRange(x=False)
+        hi = vb.viewRange()[0][1]
+        if seconds > hi or hi > max(4.0, seconds * 4):
+            self.setXRange(0, max(2.0, seconds * 1.5), padding=0)
 
     def image_data(self) -> np.ndarray:
         return self._data

@@ -6,6 +6,7 @@ import numpy as np
 import pyqtgraph as pg
 
 from studio.views.axes import SecondsAxis
+from studio.views.spectrogram import AXIS_WIDTH
 
 
 class WaveformView(pg.PlotWidget):
@@ -25,6 +26,7 @@ class WaveformView(pg.PlotWidget):
         vb.setLimits(xMin=0)
         self.setYRange(-1.0, 1.0, padding=0.02)
         self.getAxis("left").setLabel("amplitude")
+        self.getAxis("left").setWidth(AXIS_WIDTH)
         self.wav = np.zeros(0, dtype=np.float32)
         self.sample_rate = 0
 

@@ -1,0 +1,309 @@
+"""The studio (pytest-qt, offscreen): contract widget names, speaking with live views, takes, export,
+reference clips and sliders, Stop, and errors shown in the window.
+
+The window runs on the bundled default voice (resources/models/default); PRUFROCK_STUDIO_TEST_MODEL
+may name another voice folder. One window (and its engine process) serves the whole module.
+"""
+
+import json
+import os
+import sys
+import time
+
+import numpy as np
+import pytest
+
+pytest.importorskip("PySide6")
+pytest.importorskip("pyqtgraph")
+
+import pyqtgraph as pg  # noqa: E402
+import soundfile as sf  # noqa: E402
+from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl  # noqa: E402
+from PySide6.QtGui import QDragEnterEvent, QDropEvent  # noqa: E402
+from PySide6.QtWidgets import (QAbstractButton, QCheckBox, QComboBox, QListWidget, QPlainTextEdit,  # noqa: E402
+                               QSlider, QStatusBar, QWidget)
+
+from engine.errors import BadInput, NotBuiltYet  # noqa: E402
+from engine.paths import BUNDLED_MODELS  # noqa: E402
+
+MODEL = os.environ.get("PRUFROCK_STUDIO_TEST_MODEL") or None
+TEXT = "Please call Stella."
+LONG_TEXT = " ".join(["Ask her to bring these things with her from the store."] * 12)
+TIMEOUT_MS = 120_000
+
+
+def _voice_dir():
+    return MODEL or str(BUNDLED_MODELS / "default")
+
+
+@pytest.fixture(scope="module")
+def window(qapp, tmp_path_factory):
+    if not os.path.exists(os.path.join(_voice_dir(), "config.json")):
+        pytest.skip(f"no voice at {_voice_dir()}")
+    from studio import create_window
+    from studio.bench import wait_until
+
+    w = create_window(model=MODEL, settings=tmp_path_factory.mktemp("settings") / "studio.ini")
+    assert wait_until(lambda: w.can_speak() or w.last_error, 90), "the voice did not load"
+    assert w.can_speak(), w.last_error
+    yield w
+    w.close()
+    w.shutdown()
+
+
+@pytest.fixture(autouse=True)
+def clean_style(request):
+    yield
+    if "window" in request.fixturenames:
+        w = request.getfixturevalue("window")
+        if w.job is not None:
+            w.stop()
+        w.reset_style()
+        w.banner.hide()
+
+
+def speak(qtbot, window, text=TEXT, click=True):
+    """Speak `text` (by the button) and return the new take, with its views drawn."""
+    n = len(window.takes)
+    window.text_input.setPlainText(text)
+    with qtbot.waitSignal(window.jobEnded, timeout=TIMEOUT_MS) as ended:
+        if click:
+            qtbot.mouseClick(window.speak_button, Qt.MouseButton.LeftButton)
+        else:
+            window.speak()
+    assert ended.args == ["take"], window.last_error
+    assert len(window.takes) == n + 1
+    qtbot.waitUntil(lambda: window.takes_list.currentRow() == n, timeout=5000)
+    window.take_vm.flush()
+    return window.takes[-1]
+
+
+def test_contract_object_names(window):
+    cfg = json.loads(open(os.path.join(_voice_dir(), "config.json")).read())
+    assert window.objectName() == "mainWindow"
+    assert not window.isVisible()  # create_window builds it; `prufrock studio` shows it
+    kinds = {
+        "textInput": QPlainTextEdit, "speakButton": QAbstractButton, "stopButton": QAbstractButton,
+        "playButton": QAbstractButton, "exportButton": QAbstractButton, "voiceSelector": QComboBox,
+        "vocoderSelector": QComboBox, "converterSelector": QComboBox, "polishToggle": QCheckBox,
+        "spectrogramView": pg.PlotWidget, "alignmentView": pg.PlotWidget, "waveformView": pg.PlotWidget,
+        "styleResetButton": QAbstractButton, "referenceDrop": QWidget, "takesList": QListWidget,
+        "convertTab": QWidget, "sourceDrop": QWidget, "convertButton": QAbstractButton,
+        "trainingTab": QWidget, "runsList": QListWidget, "startTrainingButton": QAbstractButton,
+        "stopTrainingButton": QAbstractButton, "lossPlot": pg.PlotWidget, "trainingAlignmentView": pg.PlotWidget,
+        "statusBar": QStatusBar,
+    }
+    for name, cls in kinds.items():
+        found = window.findChildren(cls, name)
+        assert len(found) == 1, name
+    n = cfg["gst_tokens"]
+    sliders = [window.findChild(QSlider, f"styleTokenSlider{i}") for i in range(n)]
+    assert all(s is not None for s in sliders) and window.findChild(QSlider, f"styleTokenSlider{n}") is None
+    assert window.findChild(QWidget, "referenceDrop").acceptDrops()
+    assert window.statusBar() is window.findChild(QStatusBar, "statusBar")
+    vocoders = window.findChild(QComboBox, "vocoderSelector")
+    assert "griffinlim" in [vocoders.itemText(i) for i in range(vocoders.count())]
+    # Later features: present, disabled, and saying so.
+    for name in ("polishToggle", "converterSelector", "sourceDrop", "convertButton", "runsList",
+                 "startTrainingButton", "stopTrainingButton", "lossPlot", "trainingAlignmentView"):
+        w = window.findChild(QWidget, name)
+        assert not w.isEnabled(), name
+        assert "later version" in w.toolTip(), name
+    with pytest.raises(NotBuiltYet, match="later version"):
+        window.load_source("recording.wav")
+
+
+def test_speak_draws_live_views_and_adds_a_take(qtbot, window):
+    chunks = []
+    window.engine.chunk.connect(lambda job_id, ev: chunks.append(ev))
+    n_items = window.takes_list.count()
+    window.text_input.clear()
+    qtbot.keyClicks(window.text_input, TEXT)
+    with qtbot.waitSignal(window.jobEnded, timeout=TIMEOUT_MS) as ended:
+        qtbot.mouseClick(window.speak_button, Qt.MouseButton.LeftButton)
+        assert not window.speak_button.isEnabled() and window.stop_button.isEnabled()
+    assert ended.args == ["take"], window.last_error
+    assert chunks, "no decoder chunk was streamed"
+    assert window.last_job.first_mel_s is not None and window.last_job.first_audio_s is not None
+    qtbot.waitUntil(lambda: window.take_vm.settled and window.takes_list.currentRow() == n_items, timeout=5000)
+    take = window.takes[-1]
+    n_mels = window.voice.audio.n_mels
+    seg = take.segments[0]
+    assert take.text == TEXT and len(take.segments) == 1
+    assert window.spectrogram.image_data().shape == (n_mels, seg.mel.shape[-1])
+    assert window.spectrogram.image.image.shape == (seg.mel.shape[-1], n_mels)  # time on x
+    np.testing.assert_allclose(window.spectrogram.image_data(), seg.mel)
+    assert window.alignment.image_data().shape == (seg.alignment.shape[0], len(seg.tokens))
+    assert window.alignment.tokens == seg.tokens
+    assert len(window.waveform.wav) == len(take.wav) > 0
+    assert window.takes_list.count() == n_items + 1
+    item = window.takes_list.item(window.takes_list.count() - 1).text()
+    assert "Stella" in item and "RTF" in item and take.vocoder in item
+    assert "RTF" in window.rtf_label.text() and window.voice.device in window.device_label.text()
+    assert window.voice.name in window.model_label.text()
+    assert window.speak_button.isEnabled() and window.play_button.isEnabled()
+
+
+def test_export_wav_and_flac(qtbot, window, tmp_path):
+    take = window.takes[-1] if window.takes else speak(qtbot, window)
+    for name in ("take.wav", "take.flac"):
+        out = window.export_take(tmp_path / name)
+        info = sf.info(str(out))
+        assert info.samplerate == window.voice.audio.sample_rate == take.sample_rate
+        assert info.duration == pytest.approx(take.duration_s, abs=1e-3) and info.duration > 0
+    assert window.settings.export_folder == str(tmp_path.resolve())
+    assert not list(tmp_path.glob("*.part"))
+    with pytest.raises(BadInput):
+        window.export_take(tmp_path / "take.mp4")
+    with pytest.raises(BadInput):
+        window.export_take(tmp_path / "missing" / "take.wav")
+    with pytest.raises(BadInput):
+        window.export_take(tmp_path / "x.wav", index=10_000)
+
+
+def test_play_without_audio_device_says_so(qtbot, window):
+    take = window.takes[-1] if window.takes else speak(qtbot, window)
+    assert take is not None
+    qtbot.waitUntil(lambda: window.audio.devices is not None, timeout=10000)
+    if window.audio.available:
+        pytest.skip("this machine has an audio output device")
+    with qtbot.waitSignal(window.audio.unavailable, timeout=5000, raising=False):
+        window.play()
+    qtbot.mouseClick(window.play_button, Qt.MouseButton.LeftButton)  # says so, blocks nothing
+    assert "No audio output device" in window.statusBar().currentMessage() or window.banner.isVisible()
+    assert not window.findChild(QComboBox, "outputDeviceSelector").isEnabled()
+
+
+def test_reference_clip_changes_the_style(qtbot, window, speech_wav):
+    base = speak(qtbot, window, click=False).mel
+    with qtbot.waitSignal(window.referenceChanged, timeout=TIMEOUT_MS):
+        window.load_reference(speech_wav)
+    assert window.style_vm.reference is not None, window.last_error
+    assert window.style_vm.reference.name == os.path.basename(speech_wav)
+    assert window.style_panel.drop.spectrogram.isVisibleTo(window)
+    assert window.style_panel.drop.spectrogram.image_data().shape[0] == window.voice.audio.n_mels
+    assert not window.style_panel.sliders[0].isEnabled()  # the clip overrides the sliders
+    styled = speak(qtbot, window)
+    assert "clip" in styled.style
+    assert styled.mel.shape != base.shape or not np.allclose(styled.mel, base, atol=1e-3)
+    qtbot.mouseClick(window.findChild(QAbstractButton, "styleResetButton"), Qt.MouseButton.LeftButton)
+    assert window.style_vm.reference is None and window.style_panel.sliders[0].isEnabled()
+    again = speak(qtbot, window)
+    np.testing.assert_allclose(again.mel, base, atol=1e-4)  # back to the default style
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # QDragEnterEvent's QPoint constructor
+def test_dropping_a_clip_on_reference_drop_loads_it(qtbot, window, speech_wav):
+    drop = window.findChild(QWidget, "referenceDrop")
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(speech_wav))])
+    enter = QDragEnterEvent(QPointF(5, 5).toPoint(), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+                            Qt.KeyboardModifier.NoModifier)
+    drop.dragEnterEvent(enter)
+    assert enter.isAccepted()
+    event = QDropEvent(QPointF(5, 5), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+                       Qt.KeyboardModifier.NoModifier)
+    with qtbot.waitSignal(window.referenceChanged, timeout=TIMEOUT_MS):
+        drop.dropEvent(event)
+    assert window.style_vm.reference is not None and window.style_vm.reference.path == str(speech_wav)
+
+
+def test_moving_a_slider_changes_the_next_take(qtbot, window):
+    base = speak(qtbot, window, click=False)
+    n = window.voice.n_style_tokens
+    assert n > 0 and len(window.style_panel.sliders) == n
+    slider = window.findChild(QSlider, "styleTokenSlider0")
+    slider.setValue(slider.maximum())  # as a drag would
+    assert window.style_vm.touched and window.style_vm.weights[0] == pytest.approx(1.0)
+    moved = speak(qtbot, window)
+    assert moved.token_weights[0] == pytest.approx(1.0)
+    assert moved.style.startswith("sliders")
+    assert moved.mel.shape != base.mel.shape or not np.allclose(moved.mel, base.mel, atol=1e-3)
+
+
+def test_stop_cancels_promptly_and_adds_no_take(qtbot, window):
+    n = len(window.takes)
+    window.text_input.setPlainText(LONG_TEXT)
+    with qtbot.waitSignal(window.firstChunk, timeout=TIMEOUT_MS):
+        qtbot.mouseClick(window.speak_button, Qt.MouseButton.LeftButton)
+    start = time.perf_counter()
+    with qtbot.waitSignal(window.jobEnded, timeout=10_000) as ended:
+        qtbot.mouseClick(window.stop_button, Qt.MouseButton.LeftButton)
+    assert ended.args == ["cancelled"]
+    assert time.perf_counter() - start < 3.0
+    assert len(window.takes) == n and window.takes_list.count() == n
+    assert "Stopped" in window.statusBar().currentMessage()
+    assert window.speak_button.isEnabled() and not window.stop_button.isEnabled()
+    speak(qtbot, window)  # still usable
+
+
+def test_errors_show_in_the_window(qtbot, window, tmp_path):
+    bad = tmp_path / "broken.wav"
+    bad.write_bytes(b"RIFF not really a wave file")
+    with qtbot.waitSignal(window.errorShown, timeout=TIMEOUT_MS) as shown:
+        window.load_reference(bad)
+    assert "broken.wav" in shown.args[0]
+    assert window.banner.isVisibleTo(window) and "broken.wav" in window.banner.text.text()
+    assert "Traceback" not in window.banner.text.text()
+    assert window.style_vm.reference is None and window.style_vm.reference_pending is None
+    with qtbot.waitSignal(window.errorShown, timeout=TIMEOUT_MS):
+        window.load_reference(tmp_path / "missing.wav")
+    window.text_input.setPlainText("   ")
+    assert window.speak() is None and window.job is None
+    assert "no text" in window.banner.text.text()
+    speak(qtbot, window)  # still usable
+
+
+def test_exception_hook_shows_a_message(window, monkeypatch):
+    from studio.app import install_exception_hook
+
+    monkeypatch.setattr(sys, "excepthook", sys.excepthook)  # restored afterwards
+    install_exception_hook(window)
+    try:
+        raise ValueError("boom")
+    except ValueError as exc:
+        sys.excepthook(type(exc), exc, exc.__traceback__)
+    assert "ValueError: boom" in window.banner.text.text()
+    assert "Traceback" not in window.banner.text.text()
+    sys.excepthook(BadInput, BadInput("a plain message"), None)
+    assert window.banner.text.text().endswith("a plain message")
+
+
+def test_about_names_the_models(window):
+    dialog = window.show_about()
+    text = dialog.browser.toPlainText()
+    assert window.voice.name in text and "Griffin-Lim" in text
+    card_line = window.voice.card.strip().splitlines()[0].lstrip("# ").strip()
+    assert card_line and card_line in text
+    dialog.close()
+
+
+def test_settings_are_remembered(window):
+    from studio.settings import Settings
+
+    window.save_settings()
+    s = Settings.from_file(window.settings.q.fileName())
+    assert s.last_voice == window.voice.path
+    assert s.vocoder == "griffinlim"
+
+
+def test_studio_command_without_display_exits_2(monkeypatch, capsys):
+    from engine.cli import main
+
+    for var in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setattr(sys, "platform", "linux")
+    assert main(["studio"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "display" in err[0]
+
+
+def test_measure_gui_stall_reports_its_figures(qapp):
+    if not os.path.exists(os.path.join(_voice_dir(), "config.json")):
+        pytest.skip(f"no voice at {_voice_dir()}")
+    from studio.bench import measure_gui_stall
+
+    figures = measure_gui_stall("Hello there.", model=MODEL, warmup=False)
+    for key in ("gui_max_stall_ms", "first_chunk_s", "take_s"):
+        assert isinstance(figures[key], float) and figures[key] > 0, key
+    assert figures["first_chunk_s"] <= figures["take_s"]
