@@ -207,18 +207,16 @@ class Synthesizer:
         return symbols, lengths
 
     def _finish(self, seg: Segment, mels: list[torch.Tensor], aligns: list[torch.Tensor],
-                stops: list[torch.Tensor], item: int) -> SegmentResult:
-        """Cut one item of a (batched) decode at its stop step and run the postnet."""
-        stop_prob = torch.cat([s[item] for s in stops])
-        fired = torch.nonzero(stop_prob > self.cfg.stop_threshold)
-        guard = int(min(self.cfg.max_decoder_steps, self.cfg.max_steps_per_symbol * len(seg.ids) + 10))
-        n_steps = int(fired[0]) + 1 if len(fired) else min(len(stop_prob), guard)
+                last: "DecoderChunk", item: int) -> SegmentResult:
+        """Cut one item of a (batched) decode at the step it stopped and run the postnet."""
+        total_steps = sum(a.shape[1] for a in aligns)
+        n_steps = int(last.stopped_at[item]) or total_steps
         r = self.cfg.r
         mel = torch.cat([m[item : item + 1] for m in mels], dim=-1)[..., : n_steps * r]
         mel = self.model.postprocess(mel)[0]
         align = torch.cat([a[item] for a in aligns], dim=0)[:n_steps, : len(seg.ids)].float().cpu().numpy()
         return SegmentResult(seg.index, seg.text, seg.tokens, mel.float().cpu().numpy(), align,
-                             stop_reached=bool(len(fired)), alignment_complete=alignment_complete(align))
+                             stop_reached=bool(last.stop_fired[item]), alignment_complete=alignment_complete(align))
 
     def stream(self, text: str, style: Style | None = None, speaker=None, chunk_steps: int = 4,
                cancel=None, segments: list[Segment] | None = None) -> Iterator[ChunkEvent | SegmentDone]:
@@ -230,18 +228,17 @@ class Synthesizer:
         spk = self.speaker_ids(speaker, 1)
         for seg in segs:
             symbols, lengths = self._batch([seg])
-            mels, aligns, stops = [], [], []
+            mels, aligns, chunk = [], [], None
             for chunk in self.model.generate(symbols, lengths, style=emb, speaker_ids=spk, chunk_steps=chunk_steps,
                                              cancel=cancel, seeds=[self.seed + seg.index]):
                 mels.append(chunk.mel)
                 aligns.append(chunk.alignment)
-                stops.append(chunk.stop_prob)
                 yield ChunkEvent(seg.index, chunk.mel[0].float().cpu().numpy(),
                                  chunk.alignment[0].float().cpu().numpy(), chunk.stop_prob[0].float().cpu().numpy(),
                                  time.perf_counter() - start)
             if cancel is not None and cancel():
                 return
-            yield SegmentDone(self._finish(seg, mels, aligns, stops, 0), time.perf_counter() - start)
+            yield SegmentDone(self._finish(seg, mels, aligns, chunk, 0), time.perf_counter() - start)
 
     def synthesize(self, text: str, style: Style | None = None, speaker=None, cancel=None,
                    max_batch: int = 16) -> SynthesisResult:
@@ -257,16 +254,15 @@ class Synthesizer:
             symbols, lengths = self._batch(group)
             emb, weights = self.style_vector(style, len(group))
             spk = self.speaker_ids(speaker, len(group))
-            mels, aligns, stops = [], [], []
+            mels, aligns, chunk = [], [], None
             for chunk in self.model.generate(symbols, lengths, style=emb, speaker_ids=spk, chunk_steps=64,
                                              cancel=cancel, seeds=[self.seed + s.index for s in group]):
                 mels.append(chunk.mel)
                 aligns.append(chunk.alignment)
-                stops.append(chunk.stop_prob)
             if cancel is not None and cancel():
                 return SynthesisResult(sorted(results, key=lambda r: r.index), time.perf_counter() - start,
                                        cancelled=True, token_weights=weights)
-            results += [self._finish(seg, mels, aligns, stops, j) for j, seg in enumerate(group)]
+            results += [self._finish(seg, mels, aligns, chunk, j) for j, seg in enumerate(group)]
         results.sort(key=lambda r: r.index)
         if self.device.type == "cuda":
             torch.cuda.synchronize()

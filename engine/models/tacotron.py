@@ -29,7 +29,8 @@ class DecoderChunk:
 
     mel: (B, n_mels, k * r) log-mel (denormalised, before the postnet);
     alignment: (B, k, T_text); stop_prob: (B, k); finished: (B,) bool, the items that have stopped;
-    step: decoder steps so far.
+    step: decoder steps so far; stopped_at: (B,) the step each item stopped at (0 = still running);
+    stop_fired: (B,) True where the stop token (not a guard) ended the item.
     """
 
     mel: torch.Tensor
@@ -37,6 +38,8 @@ class DecoderChunk:
     stop_prob: torch.Tensor
     finished: torch.Tensor
     step: int
+    stopped_at: torch.Tensor | None = None
+    stop_fired: torch.Tensor | None = None
 
 
 class Tacotron(nn.Module):
@@ -180,11 +183,17 @@ class Tacotron(nn.Module):
             item_limits = item_limits.clamp(max=max_steps)
         limit = int(item_limits.max())
         window = tuple(cfg.attention_window) if (use_window and cfg.attention_window) else None
-        finished = torch.zeros(B, dtype=torch.bool, device=symbols.device)
+        device = symbols.device
+        finished = torch.zeros(B, dtype=torch.bool, device=device)
+        stop_fired = torch.zeros(B, dtype=torch.bool, device=device)
+        stopped_at = torch.zeros(B, dtype=torch.long, device=device)
+        reached_end = torch.zeros(B, dtype=torch.bool, device=device)
+        steps_at_end = torch.zeros(B, dtype=torch.long, device=device)
+        end_position = symbol_lengths.to(device) - 1 - cfg.end_tolerance
         masks = None
         if seeds is not None:
             per_item = [self.decoder.prenet.draw_masks(limit, int(s)) for s in seeds]
-            masks = [torch.stack([m[i] for m in per_item]).to(symbols.device) for i in range(len(per_item[0]))]
+            masks = [torch.stack([m[i] for m in per_item]).to(device) for i in range(len(per_item[0]))]
         buf_frames, buf_align, buf_stop = [], [], []
         for step in range(1, limit + 1):
             step_masks = [m[:, step - 1] for m in masks] if masks is not None else None
@@ -195,13 +204,25 @@ class Tacotron(nn.Module):
             buf_frames.append(frames)
             buf_align.append(weights)
             buf_stop.append(stop_prob)
-            finished = finished | (stop_prob > cfg.stop_threshold) | (item_limits <= step)
+            reached_end |= weights.argmax(dim=1) >= end_position
+            steps_at_end += reached_end.long()
+            token_stop = stop_prob > cfg.stop_threshold
+            if cfg.stop_requires_end:
+                token_stop &= reached_end
+                held = (steps_at_end > cfg.end_hold_steps) if cfg.end_hold_steps > 0 else torch.zeros_like(reached_end)
+            else:
+                held = torch.zeros_like(reached_end)
+            ending = ~finished & (token_stop | held | (item_limits <= step))
+            stopped_at = torch.where(ending, torch.full_like(stopped_at, step), stopped_at)
+            stop_fired |= ending & token_stop
+            finished |= ending
             prev = frames[:, -cfg.n_mels:]
             done = bool(finished.all()) or step == limit or (cancel is not None and cancel())
             if len(buf_frames) >= chunk_steps or done:
                 mel = frames_from_steps(torch.stack(buf_frames, dim=1), cfg.r, cfg.n_mels)
                 yield DecoderChunk(self.denormalize(mel), torch.stack(buf_align, dim=1),
-                                   torch.stack(buf_stop, dim=1), finished.clone(), step)
+                                   torch.stack(buf_stop, dim=1), finished.clone(), step,
+                                   stopped_at.clone(), stop_fired.clone())
                 buf_frames, buf_align, buf_stop = [], [], []
             if done:
                 return

@@ -79,6 +79,13 @@ class TacotronConfig:
     """Hard limit of decoder steps per sentence (x r frames)."""
     max_steps_per_symbol: float = 12.0
     """Inference guard: at most this many decoder steps per input symbol."""
+    stop_requires_end: bool = True
+    """Inference: the stop token is obeyed only once the attention has reached the last
+    `end_tolerance` input symbols (a premature stop would cut the last words)."""
+    end_tolerance: int = 1
+    """Inference: how close to the last input symbol the attention peak must be for a stop."""
+    end_hold_steps: int = 12
+    """Inference: stop anyway this many steps after the attention reached the end (0 = never)."""
     attention_window: tuple[int, int] = (1, 3)
     """Inference-time monotonic window (back, ahead) around the previous attention peak; [] off."""
     teacher: str = ""
