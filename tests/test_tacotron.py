@@ -174,3 +174,19 @@ def test_gmm_attention_moves_forward():
         centers.append(float((w[0] * torch.arange(12)).sum() / w[0].sum().clamp(min=1e-9)))
         assert bool((state[1] >= 0).all())
     assert centers[-1] > centers[0]
+
+
+def test_stop_gate_waits_for_the_attention_to_reach_the_end():
+    torch.manual_seed(0)
+    symbols, lengths = batch_of(["a sentence long enough to need several decoder steps."])
+    eager = Tacotron(tiny_config(stop_threshold=-1.0, stop_requires_end=False)).eval()
+    chunks = list(eager.generate(symbols, lengths, max_steps=200))
+    assert int(chunks[-1].stopped_at[0]) == 1 and bool(chunks[-1].stop_fired[0])
+    gated = Tacotron(tiny_config(stop_threshold=-1.0, stop_requires_end=True, end_tolerance=0)).eval()
+    gated.load_state_dict(eager.state_dict())
+    chunks = list(gated.generate(symbols, lengths, max_steps=200))
+    align = torch.cat([c.alignment for c in chunks], 1)[0]
+    stopped = int(chunks[-1].stopped_at[0])
+    assert stopped > 1
+    if bool(chunks[-1].stop_fired[0]):  # stopped by the token: the attention was at the last symbol
+        assert int(align[:stopped].argmax(-1).max()) == int(lengths[0]) - 1
