@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import torch
 from torch import nn
-from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
-
 from engine.layers.conv import BatchNormConv1d
 from engine.layers.highway import Highway
+from engine.layers.masks import time_mask
+from engine.layers.rnn import run_packed
 
 
 class CBHG(nn.Module):
@@ -34,9 +34,7 @@ class CBHG(nn.Module):
         """Padded positions (beyond `lengths`) are zeroed before every convolution, so a sentence
         gives the same output alone or in a padded batch."""
         T = x.shape[1]
-        mask = None
-        if lengths is not None:
-            mask = (torch.arange(T, device=x.device)[None, :] < lengths.to(x.device)[:, None]).to(x.dtype)[:, None, :]
+        mask = time_mask(lengths, T, x)
         y = x.transpose(1, 2)
         if mask is not None:
             y = y * mask
@@ -52,10 +50,4 @@ class CBHG(nn.Module):
         y = self.proj2(y).transpose(1, 2)
         y = y + self.residual(x)
         y = self.highways(self.pre_highway(y))
-        if lengths is not None:
-            packed = pack_padded_sequence(y, lengths.cpu(), batch_first=True, enforce_sorted=False)
-            out, _ = self.gru(packed)
-            out, _ = pad_packed_sequence(out, batch_first=True, total_length=T)
-            return out
-        out, _ = self.gru(y)
-        return out
+        return run_packed(self.gru, y, lengths)[0]

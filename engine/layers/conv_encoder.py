@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import torch
 from torch import nn
-from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
-
 from engine.layers.conv import BatchNormConv1d
+from engine.layers.masks import time_mask
+from engine.layers.rnn import run_packed
 
 
 class ConvEncoder(nn.Module):
@@ -23,19 +23,8 @@ class ConvEncoder(nn.Module):
         self.out_dim = out_dim
 
     def forward(self, x: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
-        T = x.shape[1]
         y = x.transpose(1, 2)
-        if lengths is None:
-            y = self.convs(y)
-        else:
-            mask = (torch.arange(T, device=x.device)[None, :] < lengths.to(x.device)[:, None]).to(x.dtype)[:, None, :]
-            for conv in self.convs:
-                y = conv(y * mask)
-        y = y.transpose(1, 2)
-        if lengths is not None:
-            packed = pack_padded_sequence(y, lengths.cpu(), batch_first=True, enforce_sorted=False)
-            out, _ = self.lstm(packed)
-            out, _ = pad_packed_sequence(out, batch_first=True, total_length=T)
-            return out
-        out, _ = self.lstm(y)
-        return out
+        mask = time_mask(lengths, x.shape[1], x)
+        for conv in self.convs:
+            y = conv(y if mask is None else y * mask)
+        return run_packed(self.lstm, y.transpose(1, 2), lengths)[0]

@@ -5,6 +5,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from engine.layers.rnn import run_packed
+
 
 class ReferenceEncoder(nn.Module):
     """(B, n_mels, T_frames) mel -> (B, gru_dim) prosody embedding.
@@ -35,11 +37,8 @@ class ReferenceEncoder(nn.Module):
             out_lengths = lengths.clone()
             for _ in range(self.n_convs):
                 out_lengths = (out_lengths - 1) // 2 + 1
-            out_lengths = out_lengths.clamp(min=1, max=T)
-            packed = nn.utils.rnn.pack_padded_sequence(x, out_lengths.cpu(), batch_first=True, enforce_sorted=False)
-            _, h = self.gru(packed)
-        else:
-            _, h = self.gru(x)
+            lengths = out_lengths.clamp(min=1, max=T)
+        _, h = run_packed(self.gru, x, lengths)
         return h[-1]
 
 
