@@ -32,8 +32,9 @@ from engine.inference.pipeline import SENTENCE_GAP_S  # noqa: E402
 from engine.paths import RESOURCES  # noqa: E402
 from studio.about import AboutDialog, about_markdown  # noqa: E402
 from studio.audio_io import NO_DEVICE_MESSAGE, AudioOutput  # noqa: E402
-from studio.panes import ConvertTab, StylePanel, TakesPane, TextPane, TrainingTab  # noqa: E402
+from studio.panes import ConvertTab, StylePanel, TakesPane, TextPane  # noqa: E402
 from studio.panes.later_tabs import CONVERT_LATER  # noqa: E402
+from studio.panes.training_tab import TrainingTab  # noqa: E402
 from studio.settings import Settings  # noqa: E402
 from studio.viewmodels import StyleViewModel, TakeViewModel  # noqa: E402
 from studio.views import AlignmentView, SpectrogramView, WaveformView  # noqa: E402
@@ -225,13 +226,13 @@ class MainWindow(QMainWindow):
         lay.addWidget(self.main_splitter)
 
         self.convert_tab = ConvertTab([name for name, _ in installed_models("vc")])
-        self.training_tab = TrainingTab()
+        self.training_tab = TrainingTab(self.settings)
         self.tabs = QTabWidget(objectName="mainTabs")
         self.tabs.addTab(speak_tab, "Speak")
         self.tabs.addTab(self.convert_tab, "Convert")
         self.tabs.addTab(self.training_tab, "Training")
         self.tabs.setTabToolTip(1, CONVERT_LATER)
-        self.tabs.setTabToolTip(2, self.training_tab.runs.toolTip())
+        self.tabs.setTabToolTip(2, "Train your own voices: start, watch, stop and resume training runs")
 
         self.banner = MessageBanner()
         central = QWidget()
@@ -288,6 +289,9 @@ class MainWindow(QMainWindow):
         self.voice_selector.currentIndexChanged.connect(lambda _i: self._load_selected_voice())
         self.vocoder_selector.currentIndexChanged.connect(lambda _i: self._vocoder_chosen())
         self.output_selector.currentIndexChanged.connect(lambda _i: self._output_chosen())
+        self.training_tab.message.connect(lambda text, kind: self.show_error(text, kind=kind))
+        self.training_tab.modelInstalled.connect(lambda path: self.refresh_voices(select=path))
+        self.training_tab.playRequested.connect(self._play_sample)
 
         self.playhead_timer = QTimer(self)
         self.playhead_timer.setInterval(33)
@@ -362,6 +366,41 @@ class MainWindow(QMainWindow):
             idx = self.vocoder_selector.findText(choice)
         self.vocoder_selector.setCurrentIndex(max(0, idx))
         self.vocoder_selector.blockSignals(False)
+
+    def refresh_voices(self, select: str | None = None) -> None:
+        """List the installed voices again (after "Use as model"), keeping the current one, or selecting
+        the voice in folder `select` (which loads it)."""
+        current = self._selected_voice_path()
+        voices = installed_models("tacotron")
+        paths = [p for _, p in voices]
+        if current and current not in paths and Path(current).is_dir():
+            voices.append((Path(current).name, current))  # one given by folder (--model DIR)
+        wanted = str(Path(select).absolute()) if select else current
+        self.voice_selector.blockSignals(True)
+        self.voice_selector.clear()
+        for name, path in voices:
+            self.voice_selector.addItem(name, path)
+            self.voice_selector.setItemData(self.voice_selector.count() - 1, path, Qt.ItemDataRole.ToolTipRole)
+        if not voices:
+            self.voice_selector.addItem("(no voice installed)", None)
+        index = self.voice_selector.findData(wanted) if wanted else -1
+        if index < 0:
+            index = max(0, self.voice_selector.findData(current))
+        self.voice_selector.setCurrentIndex(index)
+        self.voice_selector.blockSignals(False)
+        if select or self._selected_voice_path() != current:
+            self._load_selected_voice()  # a model installed again under the same name loads again too
+        self._update_actions()
+
+    def _play_sample(self, wav, sample_rate: int) -> None:
+        """Play a training sample; without an audio device say so, and carry on."""
+        try:
+            ok = self.audio.play(wav, sample_rate)
+        except Exception as exc:  # noqa: BLE001 - playback must never block the studio
+            log.warning("playing a training sample failed: %s", exc)
+            ok = False
+        if not ok:
+            self.statusBar().showMessage(self.audio.message or NO_DEVICE_MESSAGE, 8000)
 
     def _selected_voice_path(self) -> str | None:
         return self.voice_selector.currentData()
@@ -863,6 +902,7 @@ class MainWindow(QMainWindow):
         if self.job is not None:
             self.engine.cancel(self.job)
         self.playhead_timer.stop()
+        self.training_tab.shutdown()
         self.audio.shutdown()
         self.engine.shutdown()
 

@@ -81,6 +81,7 @@ def run(args) -> int:
     if args.resume and not (args.out / "checkpoints").exists():
         raise BadInput(f"nothing to resume in {args.out}: it has no checkpoints")
     recipe = TacotronRecipe(cfg, args.data)
+    recipe.preset = args.preset
     result = Trainer(recipe, args.out, device=args.device, resume=args.resume, init_from=args.init_from).run()
     if args.json and int(os.environ.get("RANK", "0")) == 0:
         print_json(result)

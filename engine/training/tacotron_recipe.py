@@ -162,7 +162,8 @@ class TacotronRecipe(Recipe):
     def __init__(self, cfg: TacotronTrainConfig, data_dir: Path, log=None) -> None:
         self.cfg = cfg
         self.loop = cfg.loop
-        self.data_dir = Path(data_dir)
+        self.data_dir = Path(data_dir).resolve()
+        self.preset = ""
         self.log = log or (lambda msg: print(msg, file=sys.stderr, flush=True))
         self._prepare()
 

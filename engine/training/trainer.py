@@ -70,7 +70,7 @@ class StopRequested(Exception):
 class Trainer:
     def __init__(self, recipe: Recipe, run_dir: Path, device: str = "auto", resume: bool = False,
                  init_from: Path | None = None) -> None:
-        self.recipe, self.run_dir = recipe, Path(run_dir)
+        self.recipe, self.run_dir = recipe, Path(run_dir).resolve()  # event paths are absolute
         self.world = int(os.environ.get("WORLD_SIZE", "1"))
         self.rank = int(os.environ.get("RANK", "0"))
         self.distributed = self.world > 1
@@ -134,7 +134,9 @@ class Trainer:
             except ValueError:  # not in the main thread
                 pass
         events.write("start", step=step, max_steps=c.max_steps, recipe=self.recipe.name,
-                     device=str(self.device), world_size=self.world, config=self.recipe.config_dict())
+                     device=str(self.device), world_size=self.world, pid=os.getpid(),
+                     data=str(getattr(self.recipe, "data_dir", "")), preset=getattr(self.recipe, "preset", ""),
+                     config=self.recipe.config_dict())
         t_last, steps_since = time.time(), 0
         last_val = {}
         status = "finished"

@@ -1,18 +1,16 @@
-"""The voice-conversion and training tabs. Their features arrive in later versions: the widgets are
-here (the names of CONTRACT.md) but disabled, each saying so in its tooltip. Nothing pretends to work."""
+"""The voice-conversion tab. Its feature arrives in a later version: the widgets are here (the names of
+CONTRACT.md) but disabled, each saying so in its tooltip. Nothing pretends to work.
+
+The training tab is real now (studio/panes/training_tab.py); it is re-exported here for old imports."""
 
 from __future__ import annotations
 
-import pyqtgraph as pg
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (QComboBox, QFormLayout, QHBoxLayout, QLabel, QListWidget, QPushButton,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import QComboBox, QFormLayout, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from studio.panes.style_panel import DropZone
+from studio.panes.training_tab import TrainingTab  # noqa: F401 - re-exported
 
 CONVERT_LATER = "Voice conversion arrives in a later version of Prufrock."
-TRAINING_LATER = ("The training monitor arrives in a later version of Prufrock; "
-                  "meanwhile train from a terminal with 'prufrock train'.")
 
 
 def _banner(text: str) -> QLabel:
@@ -54,41 +52,3 @@ class ConvertTab(QWidget):
         row.addWidget(self.convert)
         layout.addLayout(row)
         layout.addStretch(1)
-
-
-class TrainingTab(QWidget):
-    def __init__(self, parent=None) -> None:
-        super().__init__(parent)
-        self.setObjectName("trainingTab")
-        self.runs = _later(QListWidget(objectName="runsList"), TRAINING_LATER)
-        self.runs.setMaximumWidth(260)
-        self.start = _later(QPushButton("Start training", objectName="startTrainingButton"), TRAINING_LATER)
-        self.stop = _later(QPushButton("Stop training", objectName="stopTrainingButton"), TRAINING_LATER)
-        self.loss = _later(pg.PlotWidget(), TRAINING_LATER)
-        self.loss.setObjectName("lossPlot")
-        self.loss.setBackground("#14141a")
-        self.loss.setLabel("bottom", "step")
-        self.loss.setLabel("left", "loss")
-        self.alignment = _later(pg.PlotWidget(), TRAINING_LATER)
-        self.alignment.setObjectName("trainingAlignmentView")
-        self.alignment.setBackground("#14141a")
-        self.alignment.setLabel("bottom", "decoder step")
-        self.alignment.setLabel("left", "input symbol")
-        left = QVBoxLayout()
-        left.addWidget(QLabel("Runs"))
-        left.addWidget(self.runs, 1)
-        buttons = QHBoxLayout()
-        buttons.addWidget(self.start)
-        buttons.addWidget(self.stop)
-        left.addLayout(buttons)
-        plots = QVBoxLayout()
-        plots.addWidget(self.loss, 1)
-        plots.addWidget(self.alignment, 1)
-        body = QHBoxLayout()
-        body.addLayout(left)
-        body.addLayout(plots, 1)
-        layout = QVBoxLayout(self)
-        layout.addWidget(_banner(TRAINING_LATER))
-        layout.addLayout(body, 1)
-        for w in (self.runs, self.loss, self.alignment):
-            w.setAttribute(Qt.WidgetAttribute.WA_AlwaysShowToolTips, True)
