@@ -82,7 +82,7 @@ class TacotronConfig:
     stop_requires_end: bool = True
     """Inference: the stop token is obeyed only once the attention has reached the last
     `end_tolerance` input symbols (a premature stop would cut the last words)."""
-    end_tolerance: int = 1
+    end_tolerance: int = 0
     """Inference: how close to the last input symbol the attention peak must be for a stop."""
     end_hold_steps: int = 12
     """Inference: stop anyway this many steps after the attention reached the end (0 = never)."""
