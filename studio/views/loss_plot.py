@@ -74,6 +74,10 @@ class LossPlot(pg.PlotWidget):
         self.log_y = False
         self.placeholder = Placeholder(self, "Loss curves appear here as a run trains:\n"
                                              "total, each component and the validation loss.")
+        # Legend entries cost ~20 ms each to lay out: make the usual ones now, not while a run is
+        # streaming its first points.
+        for name in COLOURS:
+            self._curve(name)
 
     def _curve(self, name: str) -> pg.PlotDataItem:
         curve = self.curves.get(name)
@@ -91,7 +95,10 @@ class LossPlot(pg.PlotWidget):
     def set_series(self, series: dict) -> None:
         """{name: (steps, values)}; "total" and "val" are drawn on top. Empty: clears the plot."""
         for name in [n for n in self.curves if n not in series]:
-            self.removeItem(self.curves.pop(name))
+            if name in COLOURS:  # a standing entry: keep it, empty
+                self.curves[name].setData([], [])
+            else:
+                self.removeItem(self.curves.pop(name))
             self.raw.pop(name, None)
         for name, (xs, ys) in series.items():
             self.raw[name] = (np.asarray(xs, dtype=np.float64), np.asarray(ys, dtype=np.float64))
