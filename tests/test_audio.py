@@ -29,15 +29,6 @@ from engine.errors import BadInput
 CFG = AudioConfig()
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread():
-    """On a small machine shared with other jobs, two intra-op threads make each STFT ~50x slower."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 @pytest.fixture(scope="module")
 def speech(speech_wav):
     wav, sr = load_audio(speech_wav, CFG.sample_rate)

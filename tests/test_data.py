@@ -24,15 +24,6 @@ from engine.errors import BadInput
 
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread():
-    """On a small machine shared with other jobs, two intra-op threads make each STFT ~50x slower."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 # ------------------------------------------------------------------------------------------- Utterance
 
 

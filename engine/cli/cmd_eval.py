@@ -33,7 +33,11 @@ def add_parser(sub) -> None:
     t.set_defaults(func=run_tts)
     for what in ("vc", "vocoder"):
         x = esub.add_parser(what, help=f"{what} metrics (not built yet)")
-        x.set_defaults(func=lambda a, w=what: (_ for _ in ()).throw(NotBuiltYet(f"'prufrock eval {w}' is not built yet")))
+        x.set_defaults(func=run_not_built, what=what)
+
+
+def run_not_built(args) -> int:
+    raise NotBuiltYet(f"'prufrock eval {args.what}' is not built yet in this version")
 
 
 def held_out_sentences() -> list[tuple[str, str]]:

@@ -35,7 +35,7 @@ def read_sentences(path: Path) -> list[tuple[str, str]]:
 
 
 def evaluate_tts(synth: Synthesizer, sentences: list[tuple[str, str]], asr: bool = False,
-                 teacher: str | None = None, vocoder=None, batch: int = 16, progress=None) -> dict:
+                 teacher: str | None = None, vocoder=None, progress=None) -> dict:
     from engine.inference.pipeline import vocode_result
 
     rows = []
@@ -46,30 +46,27 @@ def evaluate_tts(synth: Synthesizer, sentences: list[tuple[str, str]], asr: bool
 
         recognizer = Recognizer()
     start = time.perf_counter()
-    for i in range(0, len(sentences), batch):
-        group = sentences[i : i + batch]
-        # One segment per sentence: join with newlines so the splitter keeps them apart.
-        for uid, text in group:
-            result = synth.synthesize(text)
-            segs = result.segments
-            row = {
-                "id": uid, "text": text, "segments": len(segs),
-                "stop_reached": all(s.stop_reached for s in segs),
-                "alignment_complete": all(s.alignment_complete for s in segs),
-                "focus_rate": round(float(np.mean([focus_rate(s.alignment) for s in segs])), 4),
-                "frames": int(sum(s.frames for s in segs)),
-            }
-            if recognizer is not None:
-                wav, _ = vocode_result(result, vocoder)
-                row["asr"] = recognizer.transcribe(wav, synth.audio.sample_rate)
-                hyps.append(row["asr"])
-                if teacher:
-                    twav = render_teacher(teacher, text, synth.audio.sample_rate)
-                    row["teacher_asr"] = recognizer.transcribe(twav, synth.audio.sample_rate)
-                    teacher_hyps.append(row["teacher_asr"])
-            rows.append(row)
-            if progress:
-                progress(len(rows), len(sentences))
+    for uid, text in sentences:
+        result = synth.synthesize(text)
+        segs = result.segments
+        row = {
+            "id": uid, "text": text, "segments": len(segs),
+            "stop_reached": all(s.stop_reached for s in segs),
+            "alignment_complete": all(s.alignment_complete for s in segs),
+            "focus_rate": round(float(np.mean([focus_rate(s.alignment) for s in segs])), 4),
+            "frames": int(sum(s.frames for s in segs)),
+        }
+        if recognizer is not None:
+            wav, _ = vocode_result(result, vocoder)
+            row["asr"] = recognizer.transcribe(wav, synth.audio.sample_rate)
+            hyps.append(row["asr"])
+            if teacher:
+                twav = render_teacher(teacher, text, synth.audio.sample_rate)
+                row["teacher_asr"] = recognizer.transcribe(twav, synth.audio.sample_rate)
+                teacher_hyps.append(row["teacher_asr"])
+        rows.append(row)
+        if progress:
+            progress(len(rows), len(sentences))
     n = len(rows)
     ok = sum(r["stop_reached"] and r["alignment_complete"] for r in rows)
     overall = {

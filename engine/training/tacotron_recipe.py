@@ -19,6 +19,7 @@ from engine.data import BucketBatchSampler, FeatureCache, Utterance, read_corpus
 from engine.errors import BadInput
 from engine.evaluation.alignment import alignment_complete, diagonal_mass, focus_rate
 from engine.evaluation.png import save_alignment_png
+from engine.layers.masks import sequence_mask
 from engine.models.config_base import config_from_dict, config_to_dict
 from engine.models.tacotron import Tacotron
 from engine.models.tacotron_config import TacotronConfig
@@ -263,8 +264,6 @@ class TacotronRecipe(Recipe):
         symbols, sym_lens, mels, mel_lens, speakers = collated
         base = getattr(model, "module", model)
         out = model(symbols, sym_lens, mels, mel_lens, speakers if len(base.cfg.speakers) > 1 else None)
-        from engine.layers.masks import sequence_mask
-
         frame_mask = sequence_mask(mel_lens, mels.shape[-1])
         l_mel = masked_l1(out["mel"], mels, frame_mask)
         l_post = masked_l1(out["mel_post"], mels, frame_mask)
