@@ -314,3 +314,29 @@ def test_parallel_pairs_vctk(vctk_corpus):
     pairs = parallel_pairs(read_corpus(vctk_corpus), "p226", "p225")
     assert [s.id for s, _ in pairs] == [f"{i:03d}" for i in range(1, 9)]
     assert all(s.speaker == "p226" for s, _ in pairs)
+
+
+def test_prompt_reader_strict_and_lenient(tmp_path):
+    from engine.data.prompts import read_prompts
+
+    path = tmp_path / "prompts.txt"
+    path.write_text("a1\tFirst sentence.\n\nSecond one without an id.\n", encoding="utf-8")
+    with pytest.raises(BadInput, match=r"prompts.txt:3: expected 'ID<TAB>TEXT'"):
+        read_prompts(path)
+    prompts = read_prompts(path, strict=False)
+    assert [(p.id, p.text) for p in prompts] == [("a1", "First sentence."), ("line3", "Second one without an id.")]
+    (tmp_path / "blank.txt").write_text("\n \n")
+    with pytest.raises(BadInput, match="no sentences"):
+        read_prompts(tmp_path / "blank.txt", strict=False)
+
+
+def test_held_out_prompts_are_the_last_hundred_arctic_ids():
+    from engine.data.prompts import held_out_ids, held_out_prompts
+    from engine.paths import ARCTIC_PROMPTS
+
+    held = held_out_prompts()
+    assert len(held) == 100
+    assert (held[0].id, held[-1].id) == ("arctic_b0440", "arctic_b0539")
+    all_ids = [line.split("\t")[0] for line in ARCTIC_PROMPTS.read_text().splitlines() if line.strip()]
+    assert held_out_ids() == set(sorted(all_ids)[-100:])
+    assert held_out_prompts(0) == []

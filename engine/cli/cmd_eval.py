@@ -40,24 +40,17 @@ def run_not_built(args) -> int:
     raise NotBuiltYet(f"'prufrock eval {args.what}' is not built yet in this version")
 
 
-def held_out_sentences() -> list[tuple[str, str]]:
-    from engine.paths import ARCTIC_PROMPTS
-    from engine.training.tacotron_recipe import HELD_OUT_DEFAULT, held_out_ids
-
-    ids = held_out_ids(HELD_OUT_DEFAULT)
-    rows = [line.split("\t", 1) for line in ARCTIC_PROMPTS.read_text().splitlines() if line.strip()]
-    return sorted((i, t.strip()) for i, t in rows if i in ids)
-
-
 def run_tts(args) -> int:
     import torch
 
-    from engine.evaluation.tts_eval import evaluate_tts, read_sentences
+    from engine.data.prompts import held_out_prompts, read_prompts
+    from engine.evaluation.tts_eval import evaluate_tts
     from engine.inference.synthesizer import Synthesizer
     from engine.inference.vocoder import load_vocoder
 
     torch.manual_seed(args.seed)
-    sentences = read_sentences(args.text) if args.text else held_out_sentences()
+    prompts = read_prompts(args.text, strict=False) if args.text else held_out_prompts()
+    sentences = [(p.id, p.text) for p in prompts]
     if args.limit:
         sentences = sentences[: args.limit]
     synth = Synthesizer(args.model, device=args.device, seed=args.seed)

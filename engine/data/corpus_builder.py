@@ -29,6 +29,7 @@ from typing import Callable
 import numpy as np
 
 from engine.audio.io import load_audio, save_audio
+from engine.data.prompts import Prompt, read_prompts
 from engine.data.voices import SystemVoice, default_voices, parse_voice
 from engine.errors import BadInput
 from engine.paths import ARCTIC_PROMPTS
@@ -48,31 +49,6 @@ class CorpusSettings:
     """Tempo factor range (uniform; >1 is faster)."""
     seed: int = 0
     """Seed of the per-utterance prosody draws."""
-
-
-@dataclass(frozen=True)
-class Prompt:
-    id: str
-    text: str
-
-
-def read_prompts(path: Path) -> list[Prompt]:
-    """Read `ID<TAB>TEXT` lines (blank lines skipped)."""
-    path = Path(path)
-    if not path.exists():
-        raise BadInput(f"text list not found: {path}")
-    prompts = []
-    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
-        if "\t" not in line:
-            raise BadInput(f"{path}:{n}: expected 'ID<TAB>TEXT'")
-        uid, text = line.split("\t", 1)
-        if text.strip():
-            prompts.append(Prompt(uid.strip(), text.strip()))
-    if not prompts:
-        raise BadInput(f"text list is empty: {path}")
-    return prompts
 
 
 def prosody_for(settings: CorpusSettings, speaker: str, uid: str) -> dict:

@@ -15,25 +15,6 @@ from engine.evaluation.alignment import focus_rate
 from engine.inference.synthesizer import Synthesizer
 
 
-def read_sentences(path: Path) -> list[tuple[str, str]]:
-    """`ID<TAB>TEXT` lines, or plain lines (ids are line numbers)."""
-    path = Path(path)
-    if not path.exists():
-        raise BadInput(f"text file not found: {path}")
-    out = []
-    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
-        if "\t" in line:
-            uid, text = line.split("\t", 1)
-        else:
-            uid, text = f"line{n}", line
-        out.append((uid.strip(), text.strip()))
-    if not out:
-        raise BadInput(f"{path} has no sentences")
-    return out
-
-
 def evaluate_tts(synth: Synthesizer, sentences: list[tuple[str, str]], asr: bool = False,
                  teacher: str | None = None, vocoder=None, progress=None) -> dict:
     from engine.inference.pipeline import vocode_result

@@ -16,6 +16,7 @@ from engine.audio.config import AudioConfig
 from engine.audio.griffinlim import log_mel_to_audio
 from engine.audio.io import save_audio
 from engine.data import BucketBatchSampler, FeatureCache, Utterance, read_corpus
+from engine.data.prompts import HELD_OUT_DEFAULT, held_out_ids
 from engine.errors import BadInput
 from engine.evaluation.alignment import alignment_complete, diagonal_mass, focus_rate
 from engine.evaluation.png import save_alignment_png
@@ -26,9 +27,6 @@ from engine.models.tacotron_config import TacotronConfig
 from engine.text import SymbolSet
 from engine.training.losses import guided_attention_loss, masked_l1, stop_loss, stop_targets
 from engine.training.trainer import LoopConfig, Recipe
-
-HELD_OUT_DEFAULT = 100
-"""The last 100 ARCTIC prompts (arctic_b0440 .. arctic_b0539) are never trained on."""
 
 
 @dataclass
@@ -130,15 +128,6 @@ def load_train_config(preset_name: str = "default", config_file: Path | None = N
     if max_steps is not None:
         cfg.loop.max_steps = max_steps
     return cfg
-
-
-def held_out_ids(n: int) -> set[str]:
-    from engine.paths import ARCTIC_PROMPTS
-
-    if n <= 0:
-        return set()
-    ids = sorted(line.split("\t", 1)[0] for line in ARCTIC_PROMPTS.read_text().splitlines() if line.strip())
-    return set(ids[-n:])
 
 
 def default_cache_dir() -> Path:
