@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# A PyInstaller build unpacks the bundled data files (resources/) under sys._MEIPASS.
+PROJECT_ROOT = Path(getattr(sys, "_MEIPASS", Path(__file__).resolve().parent.parent))
 RESOURCES = PROJECT_ROOT / "resources"
 BUNDLED_MODELS = RESOURCES / "models"
 ARCTIC_PROMPTS = RESOURCES / "data" / "arctic_prompts.tsv"

@@ -22,6 +22,8 @@ from __future__ import annotations
 import json
 import logging
 import os
+import signal
+import socket
 import sys
 import time
 from collections import deque
@@ -228,6 +230,8 @@ class TrainingRun(QObject):
         self._stderr_buf = b""
         self._stop_requested = False
         self._killed = False
+        self.pid: int | None = None  # the training process's pid and host, from its start event
+        self.host = ""
         self._kill_timer = QTimer(self)
         self._kill_timer.setSingleShot(True)
         self._kill_timer.timeout.connect(self.kill)
@@ -265,6 +269,24 @@ class TrainingRun(QObject):
     @property
     def active(self) -> bool:
         return self.process is not None and self.state in ACTIVE
+
+    @property
+    def external_pid(self) -> int | None:
+        """The pid of a followed run started elsewhere that this studio can stop: on this machine
+        (the host in its start event), still alive, on a POSIX system (where SIGTERM lets it checkpoint)."""
+        if (self.process is not None or self.state not in ("following", "stopping") or self.pid is None
+                or os.name != "posix" or self.host != socket.gethostname()):
+            return None
+        try:
+            os.kill(self.pid, 0)
+        except (ProcessLookupError, PermissionError):
+            return None
+        return self.pid
+
+    @property
+    def stoppable(self) -> bool:
+        """Started here and still running, or followed and stoppable by its pid."""
+        return self.active or self.external_pid is not None
 
     def eta_s(self) -> float | None:
         if not self.max_steps or not self.steps_per_s or self.state not in ("running", "following"):
@@ -338,6 +360,8 @@ class TrainingRun(QObject):
                 self.start_step = int(step or 0)
                 self.step = self.start_step
                 self.start_time = e.get("time")
+                self.pid = e.get("pid") if isinstance(e.get("pid"), int) else None
+                self.host = str(e.get("host", ""))
                 self.steps_per_s = None
                 self.end_status = None
                 if self.process is None:
@@ -386,6 +410,7 @@ class TrainingRun(QObject):
                 if step is not None:
                     self.step = int(step)
                 if self.process is None:
+                    self._kill_timer.stop()
                     self.state = self.end_status
                     self.follower.start(1000)  # quieter; a resume from a terminal still shows up
                 parts |= {"state", "progress"}
@@ -480,6 +505,9 @@ class TrainingRun(QObject):
         """Continue from the last complete checkpoint (`prufrock train ... --resume`)."""
         if self.active:
             return False
+        if self.external_pid is not None:
+            self.message = f"{self.name} is still running elsewhere (pid {self.pid}): stop it first"
+            return False
         self.load_all()  # what follows depends on the whole log (its config, max_steps, step)
         if not self.has_checkpoint():
             self.message = f"{self.name} has no checkpoint to resume from"
@@ -504,12 +532,18 @@ class TrainingRun(QObject):
         return self.start(resume=True)
 
     def stop(self, timeout_ms: int = STOP_TIMEOUT_MS) -> bool:
-        """Ask the run to stop (SIGTERM: it writes a checkpoint and exits); kill it after `timeout_ms`."""
-        if not self.active:
+        """Ask the run to stop (SIGTERM: it writes a checkpoint and exits); kill it after `timeout_ms`.
+        A run followed from a terminal on this machine is stopped through its pid."""
+        pid = None if self.active else self.external_pid
+        if not self.active and pid is None:
             return False
         self._stop_requested = True
         self.state = "stopping"
-        self.process.terminate()
+        if pid is not None:
+            os.kill(pid, signal.SIGTERM)
+            self.follower.start(250)
+        else:
+            self.process.terminate()
         self._kill_timer.start(timeout_ms)
         self.updated.emit({"state"})
         return True
@@ -518,6 +552,13 @@ class TrainingRun(QObject):
         if self.process is not None and self.process.state() != QProcess.ProcessState.NotRunning:
             self._killed = True
             self.process.kill()
+        elif self.process is None and self.state == "stopping" and self.external_pid is not None:
+            self._kill_timer.stop()
+            os.kill(self.pid, signal.SIGKILL)
+            self.state = "stopped"
+            self.message = "killed after it did not stop in time: the last complete checkpoint is kept"
+            self.follower.start(1000)
+            self.updated.emit({"state"})
 
     def _read_stderr(self) -> None:
         if self.process is None:

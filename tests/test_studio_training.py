@@ -7,7 +7,10 @@ The user data and cache folders point at temporary folders, so nothing touches t
 """
 
 import json
+import os
 import shutil
+import subprocess
+import sys
 import time
 
 import pytest
@@ -255,6 +258,37 @@ def test_follow_run_on_a_finished_run_folder(qtbot, window, tab, tmp_path):
     with qtbot.waitSignal(window.errorShown, timeout=5000) as shown:
         assert tab.follow_run(tmp_path) is None
     assert "not a training run folder" in shown.args[0]
+
+
+def test_stop_a_run_started_in_a_terminal(qtbot, window, tab, multispeaker_corpus, tmp_path, user_dirs):
+    """A run started outside the studio, on this machine, is followed and stopped through the pid in
+    its start event: it writes a checkpoint and logs an "end" event with status "stopped"."""
+    run_dir = tmp_path / "terminal-live"
+    env = dict(os.environ, OMP_NUM_THREADS="1", PRUFROCK_TENSORBOARD="0")
+    proc = subprocess.Popen([sys.executable, "-m", "engine", "train", "tacotron", "--data", str(multispeaker_corpus),
+                             "--out", str(run_dir), "--preset", "tiny", "--max-steps", "100000", "--device", "cpu",
+                             "--threads", "1"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        qtbot.waitUntil(lambda: (run_dir / "events.jsonl").exists() or proc.poll() is not None, timeout=TIMEOUT_MS)
+        assert proc.poll() is None
+        followed = tab.follow_run(run_dir)
+        assert followed is not None
+        qtbot.waitUntil(lambda: followed.pid == proc.pid and followed.step > 0, timeout=TIMEOUT_MS)
+        assert followed.state == "following" and followed.external_pid == proc.pid
+        assert tab.stop_button.isEnabled() and not tab.resume_button.isEnabled()
+        assert not followed.resume() and "still running" in followed.message
+        qtbot.mouseClick(tab.stop_button, Qt.MouseButton.LeftButton)
+        assert followed.state == "stopping"
+        qtbot.waitUntil(lambda: followed.state == "stopped", timeout=TIMEOUT_MS)
+        assert proc.wait(timeout=60) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    events = _events(run_dir)
+    assert events[-1]["type"] == "end" and events[-1]["status"] == "stopped"
+    assert any(e["type"] == "checkpoint" for e in events)
+    assert followed.external_pid is None and not tab.stop_button.isEnabled()
+    assert tab.resume_button.isEnabled()
 
 
 def test_a_failing_run_shows_its_last_stderr_line(qtbot, window, tab, tmp_path):

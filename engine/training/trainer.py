@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import os
 import signal
+import socket
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -133,7 +134,7 @@ class Trainer:
             except ValueError:  # not in the main thread
                 pass
         events.write("start", step=step, max_steps=c.max_steps, recipe=self.recipe.name,
-                     device=str(self.device), world_size=self.world, pid=os.getpid(),
+                     device=str(self.device), world_size=self.world, pid=os.getpid(), host=socket.gethostname(),
                      data=str(getattr(self.recipe, "data_dir", "")), preset=getattr(self.recipe, "preset", ""),
                      config=self.recipe.config_dict())
         t_last, steps_since = time.time(), 0

@@ -669,10 +669,11 @@ class TrainingTab(QWidget):
                                      "Choose a corpus in a known layout first" if not building else
                                      "Waiting for the corpus to be built")
         self.corpus_build.setEnabled(not building)
-        active = run is not None and run.active
+        active = run is not None and run.stoppable
         self.stop_button.setEnabled(active)
         self.stop_button.setText("Kill now" if active and run.state == "stopping" else "Stop training")
-        has_ckpt = run is not None and not active and run.state != "following" and run.has_checkpoint()
+        has_ckpt = (run is not None and not active and run.state not in ("following", "stopping")
+                    and run.has_checkpoint())
         self.resume_button.setEnabled(has_ckpt)
         self.open_button.setEnabled(run is not None)
         self.use_button.setEnabled(run is not None and not exporting and run.has_checkpoint())
@@ -732,7 +733,7 @@ class TrainingTab(QWidget):
     def stop_training(self, run: TrainingRun | None = None) -> None:
         """Stop the selected run gracefully (a second press while it stops kills it)."""
         run = run or self.selected_run()
-        if run is None or not run.active:
+        if run is None or not run.stoppable:
             return
         if run.state == "stopping":
             run.kill()
