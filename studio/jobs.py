@@ -206,6 +206,19 @@ def peek_state(run_dir: Path, tail_bytes: int = 8192) -> tuple[str, int, int | N
     return state, step, max_steps
 
 
+def is_training_process(pid: int) -> bool:
+    """Alive, ours to signal, and (where /proc tells) a `train` command, not a process that reused
+    the pid of a run that died without logging its end."""
+    try:
+        os.kill(pid, 0)
+    except (ProcessLookupError, PermissionError):
+        return False
+    try:
+        return b"train" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return not Path("/proc/self").exists()  # no /proc (macOS): alive is all we can tell
+
+
 # ============================================================================================ a run
 class TrainingRun(QObject):
     """One run folder. `updated` carries the set of parts that changed: "state", "progress", "loss",
@@ -230,8 +243,9 @@ class TrainingRun(QObject):
         self._stderr_buf = b""
         self._stop_requested = False
         self._killed = False
-        self.pid: int | None = None  # the training process's pid and host, from its start event
+        self.pid: int | None = None  # the training process's pid, host and world size, from its start event
         self.host = ""
+        self.world_size = 1
         self._kill_timer = QTimer(self)
         self._kill_timer.setSingleShot(True)
         self._kill_timer.timeout.connect(self.kill)
@@ -272,16 +286,14 @@ class TrainingRun(QObject):
 
     @property
     def external_pid(self) -> int | None:
-        """The pid of a followed run started elsewhere that this studio can stop: on this machine
-        (the host in its start event), still alive, on a POSIX system (where SIGTERM lets it checkpoint)."""
+        """The pid of a followed run started elsewhere that this studio can stop: one process (a
+        distributed run's other ranks would wait for rank 0 forever), on this machine (the host in its
+        start event), still alive and still a training process, on a POSIX system (where SIGTERM lets
+        it checkpoint)."""
         if (self.process is not None or self.state not in ("following", "stopping") or self.pid is None
-                or os.name != "posix" or self.host != socket.gethostname()):
+                or self.world_size != 1 or os.name != "posix" or self.host != socket.gethostname()):
             return None
-        try:
-            os.kill(self.pid, 0)
-        except (ProcessLookupError, PermissionError):
-            return None
-        return self.pid
+        return self.pid if is_training_process(self.pid) else None
 
     @property
     def stoppable(self) -> bool:
@@ -362,6 +374,7 @@ class TrainingRun(QObject):
                 self.start_time = e.get("time")
                 self.pid = e.get("pid") if isinstance(e.get("pid"), int) else None
                 self.host = str(e.get("host", ""))
+                self.world_size = int(e.get("world_size") or 1)
                 self.steps_per_s = None
                 self.end_status = None
                 if self.process is None:
@@ -535,7 +548,7 @@ class TrainingRun(QObject):
         """Ask the run to stop (SIGTERM: it writes a checkpoint and exits); kill it after `timeout_ms`.
         A run followed from a terminal on this machine is stopped through its pid."""
         pid = None if self.active else self.external_pid
-        if not self.active and pid is None:
+        if pid is None and not self.active:
             return False
         self._stop_requested = True
         self.state = "stopping"

@@ -277,6 +277,20 @@ def test_stop_a_run_started_in_a_terminal(qtbot, window, tab, multispeaker_corpu
         assert followed.state == "following" and followed.external_pid == proc.pid
         assert tab.stop_button.isEnabled() and not tab.resume_button.isEnabled()
         assert not followed.resume() and "still running" in followed.message
+        # Not stoppable by pid: a distributed run (its other ranks would hang), or a pid now held by
+        # another program (the run died without an end event and the pid was reused).
+        from studio.jobs import is_training_process
+
+        followed.world_size = 2
+        assert followed.external_pid is None
+        followed.world_size = 1
+        sleeper = subprocess.Popen(["sleep", "30"])
+        try:
+            assert is_training_process(proc.pid) and not is_training_process(sleeper.pid)
+        finally:
+            sleeper.kill()
+            sleeper.wait()
+        assert not is_training_process(sleeper.pid)
         qtbot.mouseClick(tab.stop_button, Qt.MouseButton.LeftButton)
         assert followed.state == "stopping"
         qtbot.waitUntil(lambda: followed.state == "stopped", timeout=TIMEOUT_MS)
