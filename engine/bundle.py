@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,11 +15,12 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
+from engine import kinds
 from engine.errors import BadInput
+from engine.fsutil import atomic_dir
 from engine.paths import BUNDLED_MODELS, user_models_dir
 
 FORMAT_VERSION = 1
-KINDS = ("tacotron", "vc", "polisher", "wavenet")
 
 
 @dataclass
@@ -88,34 +87,51 @@ def load_bundle(name_or_dir: str | os.PathLike, kind: str | None = None) -> Bund
         config = json.loads(cfg_path.read_text())
     except json.JSONDecodeError as exc:
         raise BadInput(f"{cfg_path} is not valid JSON ({exc})") from None
-    if config.get("kind") not in KINDS:
-        raise BadInput(f"{cfg_path}: unknown model kind {config.get('kind')!r}")
-    if int(config.get("format_version", 0)) > FORMAT_VERSION:
+    if not isinstance(config, dict) or config.get("kind") not in kinds.names():
+        found = config.get("kind") if isinstance(config, dict) else None
+        raise BadInput(f"{cfg_path}: unknown model kind {found!r} (known: {', '.join(kinds.names())})")
+    try:
+        version = int(config.get("format_version", 0))
+    except (TypeError, ValueError):
+        raise BadInput(f"{cfg_path}: format_version must be a whole number") from None
+    if version > FORMAT_VERSION:
         raise BadInput(f"{path} needs a newer Prufrock (format_version {config['format_version']})")
     if kind is not None and config["kind"] != kind:
-        raise BadInput(f"{path.name} is a {config['kind']} model, not a {kind} model")
+        want = kinds.ROLES[kinds.get(kind).role] if kind in kinds.names() else kind
+        raise BadInput(f"{path.name} is a {config['kind']} model, not a {kind} model ({want})")
+    for key in kinds.get(config["kind"]).bundle_needs:
+        if key not in config:
+            raise BadInput(f"{cfg_path}: a {config['kind']} model must name its {key!r}")
     card = (path / "CARD.md").read_text() if (path / "CARD.md").exists() else ""
     return Bundle(path, config, card)
 
 
 def save_bundle(out_dir: Path, config: dict, state_dict: dict[str, torch.Tensor], card: str) -> Path:
     """Write a bundle atomically (a temp folder renamed into place)."""
-    out_dir = Path(out_dir)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
-    try:
+    with atomic_dir(out_dir, tmp_prefix=f".{Path(out_dir).name}.") as tmp:
         config = dict(config)
         config.setdefault("format_version", FORMAT_VERSION)
         (tmp / "config.json").write_text(json.dumps(config, indent=2) + "\n")
         save_file({k: v.detach().cpu().contiguous() for k, v in state_dict.items()}, str(tmp / "model.safetensors"))
         (tmp / "CARD.md").write_text(card)
-        os.chmod(tmp, 0o755)  # mkdtemp makes 0700; a model folder is readable like any file
-        for f in tmp.iterdir():
-            os.chmod(f, 0o644)
-        if out_dir.exists():
-            shutil.rmtree(out_dir)
-        os.rename(tmp, out_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return out_dir
+    return Path(out_dir)
+
+
+def installed(role: str | None = None, kind: str | None = None) -> list[tuple[str, str]]:
+    """(name, folder) of installed models, bundled first, filtered by role (engine.kinds.ROLES) or kind.
+
+    Reads only each small config.json; a folder whose config cannot be read is skipped."""
+    out, seen = [], set()
+    for d in model_dirs():
+        try:
+            found = json.loads((d / "config.json").read_text()).get("kind")
+        except (OSError, ValueError, AttributeError):
+            continue
+        if found not in kinds.names() or (kind is not None and found != kind):
+            continue
+        if role is not None and kinds.get(found).role != role:
+            continue
+        if d.name not in seen:
+            seen.add(d.name)
+            out.append((d.name, str(d)))
+    return out

@@ -112,3 +112,13 @@ def measure_gui_stall(text: str, model=None, warmup: bool = True, tick_ms: int =
             window.close()
             window.shutdown()
             window.deleteLater()
+
+
+def bench_figures(model: str = "default", texts: dict | None = None, **_) -> dict:
+    """The studio's figures for `prufrock bench` (entry point `prufrock.bench`): responsiveness while a
+    30-word text is synthesized, and Speak to the first audio chunk of a 10-word sentence."""
+    texts = texts or {}
+    stall = measure_gui_stall(texts["gui"], model=model)
+    first = measure_gui_stall(texts["first_chunk"], model=model)
+    return {"gui_max_stall_ms": stall["gui_max_stall_ms"], "gui_p99_gap_ms": stall.get("gui_p99_gap_ms"),
+            "studio_first_chunk_s": first.get("first_chunk_s")}

@@ -7,13 +7,13 @@ rate. Writing is atomic: a temp file beside the target, renamed over it when com
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import soundfile as sf
 
 from engine.errors import BadInput
+from engine.fsutil import atomic_path
 
 
 def load_audio(path: str | os.PathLike, sample_rate: int | None = None) -> tuple[np.ndarray, int]:
@@ -98,16 +98,6 @@ def save_audio(path: str | os.PathLike, wav, sample_rate: int, subtype: str | No
     parent = path.parent if str(path.parent) else Path(".")
     if not parent.exists():
         raise BadInput(f"output folder does not exist: {parent}")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=parent)
-    os.close(fd)
-    try:
-        sf.write(tmp, wav, int(sample_rate), format=fmt, subtype=subtype)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; exported files follow the umask
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    with atomic_path(path) as tmp:
+        sf.write(str(tmp), wav, int(sample_rate), format=fmt, subtype=subtype)
     return path

@@ -1,75 +1,34 @@
-"""`prufrock eval tts|vc|vocoder`: quality metrics on held-out data."""
+"""`prufrock eval tts|vc|vocoder`: quality metrics on held-out data.
+
+Each WHAT lives in its own module `engine/cli/eval_<what>.py` with `add_parser(esub)`; one that is not
+written yet says so."""
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
+import importlib
 
-from engine.cli.common import add_device, print_json
 from engine.errors import NotBuiltYet
 
-HELP = "quality metrics on held-out data (tts; vc and vocoder arrive later)"
+HELP = "quality metrics on held-out data (tts, vc, vocoder)"
+WHATS = {"tts": "stop/alignment/focus per sentence; --asr adds word error rates",
+         "vc": "voice conversion: MCD-DTW, alignment, WER and speaker similarity, seen and unseen voices",
+         "vocoder": "vocoders side by side: DNSMOS, WER and MCD-DTW on the same held-out mels"}
 
 
 def add_parser(sub) -> None:
     p = sub.add_parser("eval", help=HELP, description=HELP)
     esub = p.add_subparsers(dest="eval_command", metavar="WHAT", required=True)
-    t = esub.add_parser("tts", help="stop/alignment/focus per sentence; --asr adds word error rates",
-                        description="Synthesize each sentence and report whether the decoder stopped, whether "
-                        "the alignment completed (CONTRACT.md), the focus rate, and with --asr the WER by "
-                        "pocketsphinx next to the teacher voice's own renderings.")
-    t.add_argument("--model", default="default", help="voice model NAME or DIR")
-    t.add_argument("--text", type=Path, default=None,
-                   help="sentences, ID<TAB>TEXT or one per line (default: the 100 held-out ARCTIC prompts)")
-    t.add_argument("--limit", type=int, default=None, help="only the first N sentences")
-    t.add_argument("--asr", action="store_true", help="word error rate by pocketsphinx (optional extra)")
-    t.add_argument("--teacher", default=None,
-                   help="system voice whose renderings give the reference WER (default: the model card's "
-                   "teacher, 'slt' for the default voice); 'none' to skip")
-    t.add_argument("--vocoder", default="griffinlim", help="vocoder for --asr")
-    t.add_argument("--seed", type=int, default=0)
-    add_device(t)
-    t.add_argument("--json", action="store_true", help="print one JSON object")
-    t.set_defaults(func=run_tts)
-    for what in ("vc", "vocoder"):
-        x = esub.add_parser(what, help=f"{what} metrics (not built yet)")
-        x.set_defaults(func=run_not_built, what=what)
+    for what, text in WHATS.items():
+        try:
+            module = importlib.import_module(f"engine.cli.eval_{what}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"engine.cli.eval_{what}":
+                raise
+            x = esub.add_parser(what, help=f"{text} (not built yet)")
+            x.set_defaults(func=run_not_built, what=what)
+            continue
+        module.add_parser(esub)
 
 
 def run_not_built(args) -> int:
     raise NotBuiltYet(f"'prufrock eval {args.what}' is not built yet in this version")
-
-
-def run_tts(args) -> int:
-    import torch
-
-    from engine.data.prompts import held_out_prompts, read_prompts
-    from engine.evaluation.tts_eval import evaluate_tts
-    from engine.inference.synthesizer import Synthesizer
-    from engine.inference.vocoder import load_vocoder
-
-    torch.manual_seed(args.seed)
-    prompts = read_prompts(args.text, strict=False) if args.text else held_out_prompts()
-    sentences = [(p.id, p.text) for p in prompts]
-    if args.limit:
-        sentences = sentences[: args.limit]
-    synth = Synthesizer(args.model, device=args.device, seed=args.seed)
-    teacher = args.teacher
-    if teacher is None:
-        teacher = synth.bundle.config.get("teacher") or None
-    if teacher == "none":
-        teacher = None
-    vocoder = load_vocoder(args.vocoder, synth.audio, synth.device) if args.asr else None
-
-    def progress(done, total):
-        if not args.json or sys.stderr.isatty():
-            print(f"\reval: {done}/{total}", end="" if done < total else "\n", file=sys.stderr, flush=True)
-
-    report = evaluate_tts(synth, sentences, asr=args.asr, teacher=teacher if args.asr else None,
-                          vocoder=vocoder, progress=progress)
-    if args.json:
-        print_json(report)
-    else:
-        for k, v in report["overall"].items():
-            print(f"{k:>24}: {v}")
-    return 0

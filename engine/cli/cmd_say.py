@@ -5,8 +5,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from engine.cli.common import add_common, print_json
-from engine.errors import BadInput, NotBuiltYet
+from engine.cli.common import add_common, check_output_path, print_json
+from engine.errors import BadInput
 
 HELP = "text to speech"
 
@@ -50,31 +50,30 @@ def run(args) -> int:
     text = read_text(args)
     if not text.strip():
         raise BadInput("text is empty: give something to say")
-    if args.polish:
-        raise NotBuiltYet("the GAN polisher is not built yet in this version: leave out --polish")
     if args.style_ref is not None and args.style_weights is not None:
         raise BadInput("give --style-ref or --style-weights, not both")
-    if args.output.suffix.lower() not in (".wav", ".flac", ".ogg"):
-        raise BadInput(f"output must end in .wav or .flac, got {args.output.name}")
+    check_output_path(args.output)
 
     import torch
 
     from engine.audio.io import save_audio
     from engine.evaluation.png import save_alignment_png
-    from engine.inference.pipeline import text_to_speech
-    from engine.inference.synthesizer import Style, Synthesizer
+    from engine.inference.pipeline import Pipeline
+    from engine.inference.synthesizer import SpeakRequest, Style, Synthesizer
+    from engine.inference.polisher import load_polisher
     from engine.inference.vocoder import load_vocoder
 
     torch.manual_seed(args.seed)
     synth = Synthesizer(args.model, device=args.device, seed=args.seed)
     vocoder = load_vocoder(args.vocoder, synth.audio, device=synth.device)
+    polisher = load_polisher(synth.name, device=synth.device) if args.polish else None
     style = None
     if args.style_ref is not None:
         style = synth.reference_from_file(args.style_ref)
     elif args.style_weights is not None:
         style = Style(weights=parse_weights(args.style_weights), source="weights")
     synth.segments(text)  # bad text fails before the warm-up
-    take = text_to_speech(synth, vocoder, text, style=style, speaker=args.speaker)
+    take = Pipeline(synth, vocoder, polisher).render(SpeakRequest(text, style=style, speaker=args.speaker))
     save_audio(args.output, take.wav, take.sample_rate)
     if args.alignment_png is not None:
         import numpy as np

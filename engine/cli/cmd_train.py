@@ -9,26 +9,32 @@ import sys
 from pathlib import Path
 
 from engine.cli.common import add_device, print_json
+from engine import kinds
 from engine.errors import BadInput, NotBuiltYet
 
-HELP = "train a model (tacotron, vc, polisher, wavenet)"
-RECIPES = ["tacotron", "vc", "polisher", "wavenet"]
+HELP = "train a model (" + ", ".join(kinds.known_recipes()) + ")"
 
 
 def add_parser(sub) -> None:
     p = sub.add_parser("train", help=HELP, description=HELP + ". Stop with Ctrl+C or SIGTERM: the run "
                        "writes a checkpoint and exits; --resume continues it.")
-    p.add_argument("recipe", choices=RECIPES, help="what to train")
+    p.add_argument("recipe", choices=kinds.known_recipes(), help="what to train")
     p.add_argument("--data", required=True, type=Path,
                    help="corpus folder (LJSpeech, CMU ARCTIC, VCTK layouts or a path|text|speaker list)")
     p.add_argument("--out", required=True, type=Path, help="run folder (checkpoints, events.jsonl, images)")
-    p.add_argument("--preset", default="default", help="tiny (smoke run), default (CPU) or large (GPU)")
+    p.add_argument("--preset", default=None,
+                   help="size and schedule: tiny (a smoke run), default (CPU), large (GPU); per recipe")
     p.add_argument("--config", type=Path, default=None, help="JSON file overriding the preset's settings")
     p.add_argument("--max-steps", type=int, default=None, help="stop after N steps")
     p.add_argument("--resume", action="store_true", help="continue from the run's last complete checkpoint")
     p.add_argument("--init-from", type=Path, default=None,
                    help="start from the weights of a checkpoint folder (fresh optimizer)")
-    p.add_argument("--speakers", default=None, help="comma-separated speakers of the corpus to train on")
+    seen = set()
+    for kind in kinds.all_kinds():  # each recipe's own options (--target, --teacher, --partner, ...)
+        for flags, kwargs in kind.train_options:
+            if flags[0] not in seen:
+                seen.add(flags[0])
+                p.add_argument(*flags, **kwargs)
     p.add_argument("--nproc", type=int, default=1,
                    help="processes for DistributedDataParallel (launched through torchrun; gloo on CPU)")
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads per process (0 = default)")
@@ -62,26 +68,31 @@ def _torchrun(args) -> int:
 def run(args) -> int:
     if args.nproc > 1 and "WORLD_SIZE" not in os.environ:
         return _torchrun(args)
-    if args.recipe != "tacotron":
+    kind = kinds.get(args.recipe)
+    recipe_cls = kind.recipe_class()
+    if recipe_cls is None:
         raise NotBuiltYet(f"the '{args.recipe}' recipe is not built yet in this version")
+    preset = args.preset or kind.default_preset
+    if preset not in kind.presets:
+        raise BadInput(f"unknown preset {preset!r} for {kind.name}: use {', '.join(kind.presets)}")
     if not args.data.exists():
         raise BadInput(f"data folder not found: {args.data}")
+    if args.threads < 0:
+        raise BadInput(f"--threads must be 0 (default) or more, got {args.threads}")
     import torch
 
     if args.threads:
         torch.set_num_threads(args.threads)
     if args.device == "cuda" and not torch.cuda.is_available():
         raise BadInput("--device cuda asked for, but no CUDA GPU is available: use --device cpu")
-    from engine.training.tacotron_recipe import TacotronRecipe, load_train_config
+    from engine.training.recipe import load_train_config
     from engine.training.trainer import Trainer
 
-    cfg = load_train_config(args.preset, args.config, args.max_steps)
-    if args.speakers:
-        cfg.speakers = [s for s in args.speakers.split(",") if s]
+    cfg = load_train_config(recipe_cls, preset, args.config, args.max_steps)
     if args.resume and not (args.out / "checkpoints").exists():
         raise BadInput(f"nothing to resume in {args.out}: it has no checkpoints")
-    recipe = TacotronRecipe(cfg, args.data)
-    recipe.preset = args.preset
+    recipe = recipe_cls.from_cli(cfg, args)
+    recipe.preset = preset
     result = Trainer(recipe, args.out, device=args.device, resume=args.resume, init_from=args.init_from).run()
     if args.json and int(os.environ.get("RANK", "0")) == 0:
         print_json(result)

@@ -25,3 +25,17 @@ def add_device(parser: argparse.ArgumentParser) -> None:
 def print_json(obj) -> None:
     sys.stdout.write(json.dumps(obj) + "\n")
     sys.stdout.flush()
+
+
+def check_output_path(path) -> None:
+    """Refuse an output path that cannot be written, before any work is done."""
+    from pathlib import Path
+
+    from engine.errors import BadInput
+
+    path = Path(path)
+    if path.suffix.lower() not in (".wav", ".flac", ".ogg"):
+        raise BadInput(f"output must end in .wav or .flac, got {path.name}")
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.is_dir():
+        raise BadInput(f"output folder does not exist: {parent} (create it first)")

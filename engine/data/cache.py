@@ -13,7 +13,6 @@ import hashlib
 import json
 import os
 import re
-import tempfile
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -25,6 +24,7 @@ import torch
 from engine.audio import AudioConfig, load_audio, log_mel_spectrogram, trim_silence
 from engine.data.utterance import Utterance
 from engine.errors import BadInput
+from engine.fsutil import atomic_path, atomic_write_text
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -47,16 +47,9 @@ def _safe(name: str) -> str:
 
 def atomic_save_npy(path: Path, array: np.ndarray) -> None:
     """np.save through a temp file beside `path`, renamed over it when complete."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as f:
             np.save(f, array, allow_pickle=False)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 class FeatureCache:
@@ -76,10 +69,7 @@ class FeatureCache:
         if cfg_file.is_file():
             return
         self.dir.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".audio_config.", suffix=".tmp", dir=self.dir)
-        with os.fdopen(fd, "w") as f:
-            json.dump(self.audio_cfg.to_dict(), f, indent=1, sort_keys=True)
-        os.replace(tmp, cfg_file)
+        atomic_write_text(cfg_file, json.dumps(self.audio_cfg.to_dict(), indent=1, sort_keys=True))
 
     # ------------------------------------------------------------------------------------------ paths
 

@@ -32,6 +32,7 @@ from engine.audio.io import load_audio, save_audio
 from engine.data.prompts import Prompt, read_prompts
 from engine.data.voices import SystemVoice, default_voices, parse_voice
 from engine.errors import BadInput
+from engine.fsutil import atomic_write_json, atomic_write_text
 from engine.paths import ARCTIC_PROMPTS
 
 
@@ -153,7 +154,7 @@ def build_corpus(
             if old.get(key) != asdict(settings)[key]:
                 raise BadInput(f"{out_dir} was built with {key}={old.get(key)!r}; use another --out "
                                f"or the same setting to resume")
-    _write_json_atomic(settings_path, asdict(settings))
+    atomic_write_json(settings_path, asdict(settings))
 
     jobs_list = []
     for v in system_voices:
@@ -202,12 +203,5 @@ def _write_metadata(out_dir: Path, voices: list[SystemVoice], prompts: list[Prom
             text = p.text.replace("|", " ")
             style = style_string(prosody_for(settings, v.speaker, p.id))
             lines.append(f"{v.speaker}/{p.id}|{text}|{normalize_text(text)}|{v.speaker}|{style}")
-    tmp = out_dir / ".metadata.csv.part"
-    tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    os.replace(tmp, out_dir / "metadata.csv")
+    atomic_write_text(out_dir / "metadata.csv", "\n".join(lines) + "\n")
 
-
-def _write_json_atomic(path: Path, obj) -> None:
-    tmp = path.with_name("." + path.name + ".part")
-    tmp.write_text(json.dumps(obj, indent=2))
-    os.replace(tmp, path)

@@ -47,11 +47,12 @@ def render_reference(text: str, out: Path, pitch_semitones: float, rate: float, 
 
 def style_contrast(synth, vocoder, text: str, clips: dict[str, Path]) -> dict:
     """Synthesize `text` styled by each clip -> {name: {"f0_hz": ..., "duration_s": ...}}."""
-    from engine.inference.pipeline import text_to_speech
+    from engine.inference.pipeline import Pipeline
+    from engine.inference.synthesizer import SpeakRequest
 
     out = {}
     for name, clip in clips.items():
-        take = text_to_speech(synth, vocoder, text, style=synth.reference_from_file(clip))
+        take = Pipeline(synth, vocoder).render(SpeakRequest(text, style=synth.reference_from_file(clip)))
         out[name] = {"f0_hz": round(median_f0(take.wav, take.sample_rate), 1),
                      "duration_s": round(speech_duration(take.wav, take.sample_rate), 3),
                      "token_weights": [round(w, 3) for w in (take.token_weights or [])]}

@@ -17,7 +17,8 @@ from engine.inference.synthesizer import Synthesizer
 
 def evaluate_tts(synth: Synthesizer, sentences: list[tuple[str, str]], asr: bool = False,
                  teacher: str | None = None, vocoder=None, progress=None) -> dict:
-    from engine.inference.pipeline import vocode_result
+    from engine.inference.pipeline import Pipeline
+    from engine.inference.synthesizer import SpeakRequest
 
     rows = []
     hyps, teacher_hyps = [], []
@@ -28,8 +29,11 @@ def evaluate_tts(synth: Synthesizer, sentences: list[tuple[str, str]], asr: bool
         recognizer = Recognizer()
     start = time.perf_counter()
     for uid, text in sentences:
-        result = synth.synthesize(text)
-        segs = result.segments
+        if recognizer is not None:
+            take = Pipeline(synth, vocoder).render(SpeakRequest(text))
+            segs, wav = take.segments, take.wav
+        else:
+            segs = synth.synthesize(text).segments
         row = {
             "id": uid, "text": text, "segments": len(segs),
             "stop_reached": all(s.stop_reached for s in segs),
@@ -38,7 +42,6 @@ def evaluate_tts(synth: Synthesizer, sentences: list[tuple[str, str]], asr: bool
             "frames": int(sum(s.frames for s in segs)),
         }
         if recognizer is not None:
-            wav, _ = vocode_result(result, vocoder)
             row["asr"] = recognizer.transcribe(wav, synth.audio.sample_rate)
             hyps.append(row["asr"])
             if teacher:

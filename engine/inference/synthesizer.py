@@ -59,6 +59,16 @@ class Style:
 
 
 @dataclass
+class SpeakRequest:
+    """What the pipeline asks of a voice: text, and how to style and voice it."""
+
+    text: str
+    style: Style | None = None
+    speaker: str | int | None = None
+    source: str = "text"
+
+
+@dataclass
 class ChunkEvent:
     """Decoder output since the last chunk for one sentence.
 
@@ -197,6 +207,30 @@ class Synthesizer:
         else:
             raise BadInput(f"unknown speaker {speaker!r}: this voice has {', '.join(self.cfg.speakers)}")
         return torch.full((batch,), idx, dtype=torch.long, device=self.device)
+
+    # ----- the pipeline's source protocol (engine.inference.pipeline) ---------------------------
+    def prepare(self, request: SpeakRequest) -> list[Segment]:
+        segs = self.segments(request.text)
+        self.speaker_ids(request.speaker, 1)  # a bad speaker fails before decoding starts
+        return segs
+
+    def style_info(self, request: SpeakRequest) -> tuple[str, list[float] | None]:
+        """(what the style came from, the token weights used) for the take."""
+        style = request.style
+        _, weights = self.style_vector(style, 1)
+        if style is None or (style.reference_mel is None and style.weights is None):
+            return "default style", weights
+        if style.reference_mel is not None:
+            return f"clip {style.source}", weights
+        label = "sliders" if style.source == "sliders" else "weights"
+        return label + " " + ",".join(f"{w:.2f}" for w in style.weights), weights
+
+    def decode_stream(self, request: SpeakRequest, segments=None, cancel=None, chunk_steps: int = 4):
+        return self.stream(request.text, style=request.style, speaker=request.speaker, chunk_steps=chunk_steps,
+                           cancel=cancel, segments=segments)
+
+    def render_mels(self, request: SpeakRequest, cancel=None) -> "SynthesisResult":
+        return self.synthesize(request.text, style=request.style, speaker=request.speaker, cancel=cancel)
 
     # ----- decoding ------------------------------------------------------------------------------
     def _batch(self, segs: list[Segment]):

@@ -1,26 +1,23 @@
-"""Build a model from a bundle's config by kind."""
+"""Build a model from a bundle: its kind (engine.kinds) gives the config class and the builder."""
 
 from __future__ import annotations
 
 import torch
 
+from engine import kinds
 from engine.bundle import Bundle
-from engine.errors import BadInput, NotBuiltYet
+from engine.errors import BadInput
 
 
 def build_model(bundle: Bundle, device="cpu") -> torch.nn.Module:
-    kind = bundle.kind
-    if kind == "tacotron":
-        from engine.models.tacotron import Tacotron
-        from engine.models.tacotron_config import TacotronConfig
-
-        try:
-            cfg = TacotronConfig.from_dict(bundle.config)
-            model = Tacotron(cfg)
-        except (ValueError, TypeError) as exc:
-            raise BadInput(f"{bundle.path}: incompatible tacotron config ({exc})") from None
-    else:
-        raise NotBuiltYet(f"{kind} models are not supported yet in this version")
+    kind = kinds.get(bundle.kind)
+    try:
+        cfg = kind.load_config(bundle.config)
+        model = kind.build(cfg)
+    except BadInput as exc:
+        raise BadInput(f"{bundle.path}: {exc}") from None
+    except (ValueError, TypeError) as exc:
+        raise BadInput(f"{bundle.path}: incompatible {kind.name} config ({exc})") from None
     try:
         model.load_state_dict(bundle.weights())
     except RuntimeError as exc:

@@ -109,6 +109,13 @@ class Tacotron(nn.Module):
     def default_style(self, batch: int) -> torch.Tensor:
         return self.style_from_weights(self.gst_default_weights[None, :].expand(batch, -1))
 
+    @torch.no_grad()
+    def track_default_style(self, token_weights: torch.Tensor, momentum: float = 0.99) -> None:
+        """Move the default style (a running mean of the token weights seen in training) towards
+        this batch's mean weights. token_weights: (B, heads, n_tokens)."""
+        batch_mean = token_weights.float().mean(dim=tuple(range(token_weights.dim() - 1)))
+        self.gst_default_weights.mul_(momentum).add_((1.0 - momentum) * batch_mean)
+
     # ----- encoder -----------------------------------------------------------------------------
     def encode(self, symbols, symbol_lengths, style=None, speaker_ids=None):
         """-> memory (B, T_text, memory_dim), mask (B, T_text)."""

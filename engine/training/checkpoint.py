@@ -1,12 +1,15 @@
-"""Training checkpoints: a folder per checkpoint, written to a temp folder and renamed when complete.
+"""Training checkpoints: a folder per checkpoint holding named networks and their optimizers.
 
-    RUN/checkpoints/step_0001000/model.safetensors      model weights (and buffers)
-    RUN/checkpoints/step_0001000/optimizer.safetensors  optimizer tensors (no pickle)
-    RUN/checkpoints/step_0001000/state.json             step, epoch, position, model config,
-                                                        optimizer scalars, RNG state, metrics
+    RUN/checkpoints/step_0001000/model.safetensors             network "model" (weights and buffers)
+    RUN/checkpoints/step_0001000/discriminator.safetensors     any further network, by name
+    RUN/checkpoints/step_0001000/model.optimizer.safetensors   each optimizer's tensors (no pickle)
+    RUN/checkpoints/step_0001000/state.json                    step, epoch, position, config, network and
+                                                               optimizer names, optimizer scalars, RNG, metrics
 
-A kill -9 at any moment leaves the previous complete checkpoint loadable: an unfinished one is a
-hidden `.tmp-*` folder that loading ignores.
+A single-network recipe names its network "model", so its checkpoint is the familiar
+model.safetensors. Frozen networks (teachers) are never written. The folder is filled under a hidden
+`.tmp-*` name and renamed when complete, so a kill -9 at any moment leaves the previous checkpoint
+loadable, and `list_checkpoints` is the one place that decides what a complete checkpoint is.
 """
 
 from __future__ import annotations
@@ -21,6 +24,16 @@ import torch
 from safetensors.torch import load_file, save_file
 
 CKPT_PREFIX = "step_"
+DEFAULT_NETWORK = "model"
+"""The name of a recipe's only (or exported) network."""
+
+
+def _as_named(obj) -> dict:
+    if obj is None:
+        return {}
+    if isinstance(obj, dict):
+        return obj
+    return {DEFAULT_NETWORK: obj}
 
 
 def _flatten_optimizer(optimizer: torch.optim.Optimizer) -> tuple[dict, dict]:
@@ -47,9 +60,13 @@ def _unflatten_optimizer(tensors: dict, scalars: dict) -> dict:
     return {"state": state, "param_groups": scalars["param_groups"]}
 
 
-def save_checkpoint(run_dir: Path, step: int, model: torch.nn.Module, optimizer: torch.optim.Optimizer | None,
-                    state: dict, keep_last: int = 3) -> Path:
-    """Write a checkpoint atomically and prune older ones (keeps the last `keep_last`)."""
+def save_checkpoint(run_dir: Path, step: int, networks, optimizers=None, state: dict | None = None,
+                    keep_last: int = 3) -> Path:
+    """Write a checkpoint atomically and prune older ones (keeps the last `keep_last`).
+
+    `networks` is a module (saved as "model") or {name: module}; `optimizers` likewise, keyed by the
+    network each one steps."""
+    networks, optimizers = _as_named(networks), _as_named(optimizers)
     ckpt_root = Path(run_dir) / "checkpoints"
     ckpt_root.mkdir(parents=True, exist_ok=True)
     final = ckpt_root / f"{CKPT_PREFIX}{step:07d}"
@@ -57,16 +74,17 @@ def save_checkpoint(run_dir: Path, step: int, model: torch.nn.Module, optimizer:
     if tmp.exists():
         shutil.rmtree(tmp)
     tmp.mkdir()
-    weights = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    save_file(weights, str(tmp / "model.safetensors"))
-    full_state = dict(state)
-    full_state["step"] = step
-    full_state["saved_at"] = time.time()
-    full_state["torch_rng"] = torch.get_rng_state().tolist()
-    if optimizer is not None:
-        tensors, scalars = _flatten_optimizer(optimizer)
-        save_file(tensors, str(tmp / "optimizer.safetensors"))
-        full_state["optimizer"] = scalars
+    for name, net in networks.items():
+        net = getattr(net, "module", net)
+        weights = {k: v.detach().cpu().contiguous() for k, v in net.state_dict().items()}
+        save_file(weights, str(tmp / f"{name}.safetensors"))
+    full_state = dict(state or {})
+    full_state.update(step=step, saved_at=time.time(), networks=sorted(networks),
+                      torch_rng=torch.get_rng_state().tolist(), optimizers={})
+    for name, opt in optimizers.items():
+        tensors, scalars = _flatten_optimizer(opt)
+        save_file(tensors, str(tmp / f"{name}.optimizer.safetensors"))
+        full_state["optimizers"][name] = scalars
     with open(tmp / "state.json", "w") as f:
         json.dump(full_state, f)
         f.flush()
@@ -79,14 +97,27 @@ def save_checkpoint(run_dir: Path, step: int, model: torch.nn.Module, optimizer:
     return final
 
 
+def checkpoint_step(ckpt: Path) -> int:
+    return int(Path(ckpt).name[len(CKPT_PREFIX):])
+
+
+def _is_complete(p: Path) -> bool:
+    if not (p.is_dir() and p.name.startswith(CKPT_PREFIX) and p.name[len(CKPT_PREFIX):].isdigit()):
+        return False
+    try:
+        state = json.loads((p / "state.json").read_text())
+    except (OSError, json.JSONDecodeError):
+        return False
+    names = state.get("networks", [DEFAULT_NETWORK])
+    return all((p / f"{n}.safetensors").exists() for n in names)
+
+
 def list_checkpoints(run_dir: Path) -> list[Path]:
-    """Complete checkpoints, oldest first."""
+    """Complete checkpoints of a run, oldest first (unfinished `.tmp-*` folders are never listed)."""
     root = Path(run_dir) / "checkpoints"
     if not root.exists():
         return []
-    found = [p for p in root.iterdir() if p.is_dir() and p.name.startswith(CKPT_PREFIX)
-             and (p / "state.json").exists() and (p / "model.safetensors").exists()]
-    return sorted(found, key=lambda p: int(p.name[len(CKPT_PREFIX):]))
+    return sorted((p for p in root.iterdir() if _is_complete(p)), key=checkpoint_step)
 
 
 def latest_checkpoint(run_dir: Path) -> Path | None:
@@ -94,16 +125,35 @@ def latest_checkpoint(run_dir: Path) -> Path | None:
     return ckpts[-1] if ckpts else None
 
 
-def load_checkpoint(ckpt: Path, model: torch.nn.Module | None = None,
-                    optimizer: torch.optim.Optimizer | None = None, restore_rng: bool = True) -> dict:
-    """Load weights (and optimizer, RNG) into the given objects; returns the state dict."""
+def read_state(ckpt: Path) -> dict:
+    return json.loads((Path(ckpt) / "state.json").read_text())
+
+
+def network_weights(ckpt: Path, name: str = DEFAULT_NETWORK) -> dict[str, torch.Tensor]:
+    """The weights of one named network of a checkpoint."""
+    return load_file(str(Path(ckpt) / f"{name}.safetensors"))
+
+
+def load_checkpoint(ckpt: Path, networks=None, optimizers=None, restore_rng: bool = True) -> dict:
+    """Load weights (and optimizers, RNG) into the given objects; returns the state dict.
+
+    `networks`/`optimizers`: a module/optimizer (the network "model") or {name: ...}; names the
+    checkpoint does not hold are left as they are."""
     ckpt = Path(ckpt)
-    state = json.loads((ckpt / "state.json").read_text())
-    if model is not None:
-        model.load_state_dict(load_file(str(ckpt / "model.safetensors")))
-    if optimizer is not None and (ckpt / "optimizer.safetensors").exists() and "optimizer" in state:
-        tensors = load_file(str(ckpt / "optimizer.safetensors"))
-        optimizer.load_state_dict(_unflatten_optimizer(tensors, state["optimizer"]))
+    state = read_state(ckpt)
+    for name, net in _as_named(networks).items():
+        path = ckpt / f"{name}.safetensors"
+        if path.exists():
+            getattr(net, "module", net).load_state_dict(load_file(str(path)))
+    saved_opts = state.get("optimizers", {})
+    if "optimizer" in state and not saved_opts:  # format of the first version: one optimizer
+        saved_opts = {DEFAULT_NETWORK: state["optimizer"]}
+    for name, opt in _as_named(optimizers).items():
+        path = ckpt / f"{name}.optimizer.safetensors"
+        if not path.exists() and name == DEFAULT_NETWORK:
+            path = ckpt / "optimizer.safetensors"
+        if name in saved_opts and path.exists():
+            opt.load_state_dict(_unflatten_optimizer(load_file(str(path)), saved_opts[name]))
     if restore_rng and "torch_rng" in state:
         torch.set_rng_state(torch.tensor(state["torch_rng"], dtype=torch.uint8))
     return state

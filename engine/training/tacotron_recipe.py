@@ -26,7 +26,7 @@ from engine.models.tacotron import Tacotron
 from engine.models.tacotron_config import TacotronConfig
 from engine.text import SymbolSet
 from engine.training.losses import guided_attention_loss, masked_l1, stop_loss, stop_targets
-from engine.training.trainer import LoopConfig, Recipe
+from engine.training.recipe import LoopConfig, Recipe, load_train_config as _load_train_config
 
 
 @dataclass
@@ -108,26 +108,7 @@ def preset(name: str) -> TacotronTrainConfig:
 def load_train_config(preset_name: str = "default", config_file: Path | None = None,
                       max_steps: int | None = None) -> TacotronTrainConfig:
     """A preset, overlaid with a JSON config file (same structure as TacotronTrainConfig.to_dict)."""
-    cfg = preset(preset_name)
-    if config_file is not None:
-        path = Path(config_file)
-        if not path.exists():
-            raise BadInput(f"config file not found: {path}")
-        try:
-            overrides = json.loads(path.read_text())
-        except json.JSONDecodeError as exc:
-            raise BadInput(f"config file {path} is not valid JSON: {exc}") from None
-        if "preset" in overrides:
-            cfg = preset(overrides["preset"])
-        base = cfg.to_dict()
-        for key in ("model", "loop"):
-            base[key].update(overrides.pop(key, {}))
-        overrides.pop("preset", None)
-        base.update(overrides)
-        cfg = TacotronTrainConfig.from_dict(base)
-    if max_steps is not None:
-        cfg.loop.max_steps = max_steps
-    return cfg
+    return _load_train_config(TacotronRecipe, preset_name, config_file, max_steps)
 
 
 def default_cache_dir() -> Path:
@@ -148,6 +129,20 @@ class Item:
 
 class TacotronRecipe(Recipe):
     name = "tacotron"
+
+    @classmethod
+    def preset_config(cls, name: str) -> TacotronTrainConfig:
+        return preset(name)
+
+    @classmethod
+    def config_from_dict(cls, d: dict) -> TacotronTrainConfig:
+        return TacotronTrainConfig.from_dict(d)
+
+    @classmethod
+    def from_cli(cls, cfg: TacotronTrainConfig, args) -> "TacotronRecipe":
+        if getattr(args, "speakers", None):
+            cfg.speakers = [s for s in args.speakers.split(",") if s]
+        return cls(cfg, args.data)
 
     def __init__(self, cfg: TacotronTrainConfig, data_dir: Path, log=None) -> None:
         self.cfg = cfg
@@ -263,15 +258,14 @@ class TacotronRecipe(Recipe):
         w = self.ga_weight(step)
         total = l_mel + l_post + l_stop + w * l_ga
         if update_gst and out["gst_weights"] is not None:
-            with torch.no_grad():
-                batch_weights = out["gst_weights"].float().mean(dim=(0, 1))
-                base.gst_default_weights.mul_(0.99).add_(0.01 * batch_weights)
+            base.track_default_style(out["gst_weights"])
         scalars = {"mel": l_mel.item(), "postnet": l_post.item(), "stop": l_stop.item(),
                    "guided_attention": l_ga.item(), "ga_weight": round(w, 5)}
         return total, scalars
 
     # ----- validation ---------------------------------------------------------------------------
-    def validate(self, model, step: int, run_dir: Path, events) -> dict:
+    def validate(self, nets, step: int, run_dir: Path, events) -> dict:
+        model = getattr(nets["model"], "module", nets["model"])
         model.eval()
         bs = self.cfg.batch_size
         totals = []

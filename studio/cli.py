@@ -1,4 +1,7 @@
-"""`prufrock studio` (and bare `prufrock`): open the desktop studio."""
+"""`prufrock studio` (and bare `prufrock`): open the desktop studio.
+
+The engine's command line does not know the studio: this module is declared in pyproject.toml under the
+entry-point group `prufrock.commands`, and `prufrock` discovers it there (see engine/cli/__init__.py)."""
 
 from __future__ import annotations
 
