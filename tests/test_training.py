@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from engine.bundle import load_bundle
-from engine.evaluation.alignment import diagonal_mass, focus_rate
+from engine.alignment import diagonal_mass, focus_rate
 from engine.models.tacotron import Tacotron
 from engine.training.checkpoint import latest_checkpoint, list_checkpoints, load_checkpoint, save_checkpoint
 from engine.training.export import export_checkpoint

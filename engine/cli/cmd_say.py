@@ -57,7 +57,7 @@ def run(args) -> int:
     import torch
 
     from engine.audio.io import save_audio
-    from engine.evaluation.png import save_alignment_png
+    from engine.alignment import save_alignment_png
     from engine.inference.pipeline import Pipeline
     from engine.inference.synthesizer import SpeakRequest, Style, Synthesizer
     from engine.inference.polisher import load_polisher

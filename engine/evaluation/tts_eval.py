@@ -11,7 +11,7 @@ import numpy as np
 
 from engine.audio.io import load_audio
 from engine.errors import BadInput
-from engine.evaluation.alignment import focus_rate
+from engine.alignment import focus_rate
 from engine.inference.synthesizer import Synthesizer
 
 

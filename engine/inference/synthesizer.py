@@ -24,7 +24,7 @@ from engine.audio.trim import trim_silence
 from engine.audio.features import log_mel_spectrogram
 from engine.bundle import Bundle, load_bundle
 from engine.errors import BadInput
-from engine.evaluation.alignment import alignment_complete
+from engine.alignment import alignment_complete
 from engine.inference.device import pick_device
 from engine.models.registry import build_model
 from engine.text import SymbolSet, split_sentences

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from engine.alignment.stop_gate import StopGate
 from engine.layers.cbhg import CBHG
 from engine.layers.conv_encoder import ConvEncoder
 from engine.layers.gst import ReferenceEncoder, StyleTokenLayer
@@ -191,12 +192,8 @@ class Tacotron(nn.Module):
         limit = int(item_limits.max())
         window = tuple(cfg.attention_window) if (use_window and cfg.attention_window) else None
         device = symbols.device
-        finished = torch.zeros(B, dtype=torch.bool, device=device)
-        stop_fired = torch.zeros(B, dtype=torch.bool, device=device)
-        stopped_at = torch.zeros(B, dtype=torch.long, device=device)
-        reached_end = torch.zeros(B, dtype=torch.bool, device=device)
-        steps_at_end = torch.zeros(B, dtype=torch.long, device=device)
-        end_position = symbol_lengths.to(device) - 1 - cfg.end_tolerance
+        gate = StopGate(symbol_lengths.to(device), item_limits, cfg.stop_threshold, cfg.stop_requires_end,
+                        cfg.end_tolerance, cfg.end_hold_steps)
         masks = None
         if seeds is not None:
             per_item = [self.decoder.prenet.draw_masks(limit, int(s)) for s in seeds]
@@ -211,25 +208,14 @@ class Tacotron(nn.Module):
             buf_frames.append(frames)
             buf_align.append(weights)
             buf_stop.append(stop_prob)
-            reached_end |= weights.argmax(dim=1) >= end_position
-            steps_at_end += reached_end.long()
-            token_stop = stop_prob > cfg.stop_threshold
-            if cfg.stop_requires_end:
-                token_stop &= reached_end
-                held = (steps_at_end > cfg.end_hold_steps) if cfg.end_hold_steps > 0 else torch.zeros_like(reached_end)
-            else:
-                held = torch.zeros_like(reached_end)
-            ending = ~finished & (token_stop | held | (item_limits <= step))
-            stopped_at = torch.where(ending, torch.full_like(stopped_at, step), stopped_at)
-            stop_fired |= ending & token_stop
-            finished |= ending
+            gate.update(step, stop_prob, weights)
             prev = frames[:, -cfg.n_mels:]
-            done = bool(finished.all()) or step == limit or (cancel is not None and cancel())
+            done = gate.all_finished or step == limit or (cancel is not None and cancel())
             if len(buf_frames) >= chunk_steps or done:
                 mel = frames_from_steps(torch.stack(buf_frames, dim=1), cfg.r, cfg.n_mels)
                 yield DecoderChunk(self.denormalize(mel), torch.stack(buf_align, dim=1),
-                                   torch.stack(buf_stop, dim=1), finished.clone(), step,
-                                   stopped_at.clone(), stop_fired.clone())
+                                   torch.stack(buf_stop, dim=1), gate.finished.clone(), step,
+                                   gate.stopped_at.clone(), gate.stop_fired.clone())
                 buf_frames, buf_align, buf_stop = [], [], []
             if done:
                 return

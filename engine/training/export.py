@@ -7,11 +7,11 @@ import platform
 from pathlib import Path
 
 import torch
-from safetensors.torch import load_file
 
 from engine.bundle import save_bundle
 from engine.errors import BadInput
-from engine.training.checkpoint import latest_checkpoint
+from engine.training.checkpoint import DEFAULT_NETWORK, latest_checkpoint, network_weights
+from engine.training.events import read_run
 
 
 def find_checkpoint(path: Path) -> Path:
@@ -25,30 +25,10 @@ def find_checkpoint(path: Path) -> Path:
 
 
 def run_summary(run_dir: Path) -> dict:
-    """Steps, wall time and last validation metrics from a run's event log."""
-    events_path = Path(run_dir) / "events.jsonl"
-    info = {"wall_time_s": 0.0, "last_val": {}, "device": "", "segments": 0}
-    if not events_path.exists():
-        return info
-    seg_start = None
-    last_time = None
-    for line in events_path.read_text().splitlines():
-        try:
-            e = json.loads(line)
-        except json.JSONDecodeError:
-            continue
-        if e["type"] in ("start",):
-            if seg_start is not None and last_time is not None:
-                info["wall_time_s"] += last_time - seg_start
-            seg_start = e["time"]
-            info["device"] = e.get("device", "")
-            info["segments"] += 1
-        if e["type"] == "val":
-            info["last_val"] = {k: v for k, v in e.items() if k not in ("type", "time")}
-        last_time = e["time"]
-    if seg_start is not None and last_time is not None:
-        info["wall_time_s"] += last_time - seg_start
-    return info
+    """Steps, wall time and last validation metrics from a run's event log (through the fold)."""
+    state = read_run(run_dir)
+    return {"wall_time_s": state.wall_time_s, "last_val": state.last_val, "device": state.device,
+            "segments": len(state.segments), "step": state.step, "status": state.status}
 
 
 def export_checkpoint(src: Path, out_dir: Path, card: str | None = None, data_note: str = "") -> Path:
@@ -58,7 +38,7 @@ def export_checkpoint(src: Path, out_dir: Path, card: str | None = None, data_no
     model_cfg = config.get("model")
     if not model_cfg:
         raise BadInput(f"{ckpt} has no model config")
-    weights = load_file(str(ckpt / "model.safetensors"))
+    weights = network_weights(ckpt, state.get("export_network", DEFAULT_NETWORK))
     run_dir = ckpt.parent.parent
     if card is None:
         summary = run_summary(run_dir)

@@ -18,8 +18,7 @@ from engine.audio.io import save_audio
 from engine.data import BucketBatchSampler, FeatureCache, Utterance, read_corpus
 from engine.data.prompts import HELD_OUT_DEFAULT, held_out_ids
 from engine.errors import BadInput
-from engine.evaluation.alignment import alignment_complete, diagonal_mass, focus_rate
-from engine.evaluation.png import save_alignment_png
+from engine.alignment import alignment_complete, diagonal_mass, focus_rate, save_alignment_png
 from engine.layers.masks import sequence_mask
 from engine.models.config_base import config_from_dict, config_to_dict
 from engine.models.tacotron import Tacotron

@@ -15,7 +15,7 @@ def focus_rate(alignment: np.ndarray) -> float:
 
 
 def alignment_complete(alignment: np.ndarray, max_jump_back: int = 2) -> bool:
-    """CONTRACT.md: the argmax moved monotonically (no jump back of more than `max_jump_back`
+    """docs/json.md (alignment_complete): the argmax moved monotonically (no jump back of more than `max_jump_back`
     symbols) and reached the last input symbol before the decoder stopped."""
     a = np.asarray(alignment)
     if a.size == 0:
