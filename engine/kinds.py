@@ -69,7 +69,8 @@ class Kind:
     """Options of `prufrock train NAME` beyond the common ones: (flags, argparse kwargs) pairs; a flag
     several kinds share is declared once (the first wins)."""
     extra: dict = field(default_factory=dict, hash=False, compare=False)
-    """Kind-specific facts other parts may read (e.g. the default bundle name)."""
+    """Kind-specific facts: "default_bundle" (what --vocoder KIND etc. means), "bench" ("module:function"
+    measuring the default bundle for `prufrock bench`) and "bench_figures" (the keys it reports)."""
 
     def config_class(self):
         return resolve_ref(self.config)
@@ -196,7 +197,8 @@ register(Kind(
         (("--pretrain-autoencoder",), {"action": "store_true",
                                        "help": "vc: pretrain as an autoencoder on all voices first"}),
     ),
-    extra={"default_bundle": "default-vc"},
+    extra={"default_bundle": "default-vc", "bench": "engine.models.vc.bench:vc_bench",
+           "bench_figures": ("vc_rtf",)},
 ))
 
 register(Kind(
@@ -207,6 +209,8 @@ register(Kind(
     recipe="engine.models.polisher.recipe:PolisherRecipe",
     adapter="engine.models.polisher.adapter:MelPolisher",
     bundle_needs=("partner",),
+    extra={"default_bundle": "default-polisher", "bench": "engine.models.polisher.bench:polisher_bench",
+           "bench_figures": ("polisher_rtf",)},
     train_options=(
         (("--partner",), {"default": None, "help": "polisher: the acoustic model or converter it polishes"}),
     ),
@@ -219,5 +223,6 @@ register(Kind(
     builder="engine.models.wavenet.model:WaveNet",
     recipe="engine.models.wavenet.recipe:WaveNetRecipe",
     adapter="engine.models.wavenet.vocoder:WaveNetVocoder",
-    extra={"default_bundle": "default-wavenet"},
+    extra={"default_bundle": "default-wavenet", "bench": "engine.models.wavenet.bench:wavenet_bench",
+           "bench_figures": ("wavenet_naive_rtf", "wavenet_cached_rtf", "wavenet_folded_rtf")},
 ))

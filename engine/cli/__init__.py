@@ -35,7 +35,7 @@ def plugin_modules(group: str = PLUGIN_GROUP) -> dict:
 
 
 class _Parser(argparse.ArgumentParser):
-    """Usage errors are one plain line on stderr, exit 2 (CONTRACT.md)."""
+    """Usage errors are one plain line on stderr, exit 2 (docs/commands.md)."""
 
     def error(self, message: str):
         self.exit(2, f"{self.prog}: {message} (see '{self.prog} --help')\n")

@@ -1,4 +1,4 @@
-"""`prufrock bench`: the speed figures of CONTRACT.md."""
+"""`prufrock bench`: the speed figures of docs/json.md."""
 
 from __future__ import annotations
 

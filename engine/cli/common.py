@@ -1,4 +1,4 @@
-"""Options shared by several subcommands (CONTRACT.md "Common options")."""
+"""Options shared by several subcommands (docs/commands.md "Common options")."""
 
 from __future__ import annotations
 

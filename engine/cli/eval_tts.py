@@ -11,7 +11,7 @@ from engine.cli.common import add_device, print_json
 def add_parser(esub) -> None:
     t = esub.add_parser("tts", help="stop/alignment/focus per sentence; --asr adds word error rates",
                         description="Synthesize each sentence and report whether the decoder stopped, whether "
-                        "the alignment completed (CONTRACT.md), the focus rate, and with --asr the WER by "
+                        "the alignment completed (docs/json.md), the focus rate, and with --asr the WER by "
                         "pocketsphinx next to the teacher voice's own renderings.")
     t.add_argument("--model", default="default", help="voice model NAME or DIR")
     t.add_argument("--text", type=Path, default=None,

@@ -47,11 +47,30 @@ def bench(model: str = "default", device: str = "auto", repeats: int = 3, gui: b
         "device": synth.device.type, "threads": torch.get_num_threads(), "model": synth.name,
         "tts_mel_rtf": round(_median(mel_rtf), 4), "griffinlim_rtf": round(_median(gl_rtf), 4),
         "first_chunk_s": round(_median(first), 4),
-        "wavenet_naive_rtf": None, "wavenet_cached_rtf": None, "wavenet_folded_rtf": None,
-        "vc_rtf": None, "polisher_rtf": None, "gui_max_stall_ms": None,
+        "gui_max_stall_ms": None,
     }
+    out.update(kind_figures(device=synth.device.type))
     if gui:
         out.update(plugin_figures(model))
+    return out
+
+
+def kind_figures(device: str = "cpu") -> dict:
+    """Each kind's own figures (the kind table's extra "bench"), measured on its default bundle; a
+    figure whose part does not exist yet (no code or no bundle) is None."""
+    from engine import kinds
+    from engine.bundle import installed
+    from engine.kinds import resolve_ref
+
+    out = {}
+    names = {name for name, _ in installed()}
+    for kind in kinds.all_kinds():
+        keys = kind.extra.get("bench_figures", ())
+        out.update({k: None for k in keys})
+        ref, default = kind.extra.get("bench"), kind.extra.get("default_bundle")
+        if not ref or default not in names or not kind.usable:
+            continue
+        out.update(resolve_ref(ref)(default, device=device))
     return out
 
 
