@@ -23,6 +23,8 @@ from pathlib import Path
 import torch
 from safetensors.torch import load_file, save_file
 
+from engine.fsutil import atomic_dir
+
 CKPT_PREFIX = "step_"
 DEFAULT_NETWORK = "model"
 """The name of a recipe's only (or exported) network."""
@@ -70,28 +72,22 @@ def save_checkpoint(run_dir: Path, step: int, networks, optimizers=None, state: 
     ckpt_root = Path(run_dir) / "checkpoints"
     ckpt_root.mkdir(parents=True, exist_ok=True)
     final = ckpt_root / f"{CKPT_PREFIX}{step:07d}"
-    tmp = ckpt_root / f".tmp-{CKPT_PREFIX}{step:07d}-{os.getpid()}"
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    tmp.mkdir()
-    for name, net in networks.items():
-        net = getattr(net, "module", net)
-        weights = {k: v.detach().cpu().contiguous() for k, v in net.state_dict().items()}
-        save_file(weights, str(tmp / f"{name}.safetensors"))
-    full_state = dict(state or {})
-    full_state.update(step=step, saved_at=time.time(), networks=sorted(networks),
-                      torch_rng=torch.get_rng_state().tolist(), optimizers={})
-    for name, opt in optimizers.items():
-        tensors, scalars = _flatten_optimizer(opt)
-        save_file(tensors, str(tmp / f"{name}.optimizer.safetensors"))
-        full_state["optimizers"][name] = scalars
-    with open(tmp / "state.json", "w") as f:
-        json.dump(full_state, f)
-        f.flush()
-        os.fsync(f.fileno())
-    if final.exists():
-        shutil.rmtree(final)
-    os.rename(tmp, final)
+    with atomic_dir(final, tmp_prefix=f".tmp-{final.name}-") as tmp:
+        for name, net in networks.items():
+            net = getattr(net, "module", net)
+            weights = {k: v.detach().cpu().contiguous() for k, v in net.state_dict().items()}
+            save_file(weights, str(tmp / f"{name}.safetensors"))
+        full_state = dict(state or {})
+        full_state.update(step=step, saved_at=time.time(), networks=sorted(networks),
+                          torch_rng=torch.get_rng_state().tolist(), optimizers={})
+        for name, opt in optimizers.items():
+            tensors, scalars = _flatten_optimizer(opt)
+            save_file(tensors, str(tmp / f"{name}.optimizer.safetensors"))
+            full_state["optimizers"][name] = scalars
+        with open(tmp / "state.json", "w") as f:
+            json.dump(full_state, f)
+            f.flush()
+            os.fsync(f.fileno())
     for old in list_checkpoints(run_dir)[:-keep_last] if keep_last > 0 else []:
         shutil.rmtree(old, ignore_errors=True)
     return final
