@@ -16,11 +16,13 @@ from engine.errors import BadInput
 from engine.fsutil import atomic_path
 
 
-def load_audio(path: str | os.PathLike, sample_rate: int | None = None) -> tuple[np.ndarray, int]:
-    """Read a file as mono float32 in [-1, 1].
+def load_audio(path: str | os.PathLike, sample_rate: int | None = None,
+               max_seconds: float | None = None) -> tuple[np.ndarray, int]:
+    """Read a file as mono float32 in [-1, 1] (channels are averaged).
 
-    Returns (samples (T,), sample_rate). With `sample_rate` given, the audio is resampled to it.
-    Raises BadInput for a missing, empty, truncated or undecodable file.
+    Returns (samples (T,), sample_rate). With `sample_rate` given, the audio is resampled to it; with
+    `max_seconds`, only the file's beginning is read (an hour-long style clip costs no more than a short one).
+    Raises BadInput for a missing, empty, truncated or undecodable file, or one holding NaN/inf samples.
     """
     path = Path(path)
     if not path.exists():
@@ -31,7 +33,10 @@ def load_audio(path: str | os.PathLike, sample_rate: int | None = None) -> tuple
         raise BadInput(f"audio file is empty: {path} (re-record or re-export it)")
     _check_riff_complete(path)
     try:
-        data, sr = sf.read(str(path), dtype="float32", always_2d=True)
+        frames = -1
+        if max_seconds is not None:
+            frames = int(max_seconds * sf.info(str(path)).samplerate)
+        data, sr = sf.read(str(path), frames=frames, dtype="float32", always_2d=True)
     except Exception as exc:  # soundfile raises several types for bad files
         raise BadInput(
             f"cannot decode audio file {path}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__} "
@@ -98,6 +103,10 @@ def save_audio(path: str | os.PathLike, wav, sample_rate: int, subtype: str | No
     parent = path.parent if str(path.parent) else Path(".")
     if not parent.exists():
         raise BadInput(f"output folder does not exist: {parent}")
-    with atomic_path(path) as tmp:
-        sf.write(str(tmp), wav, int(sample_rate), format=fmt, subtype=subtype)
+    try:
+        with atomic_path(path) as tmp:
+            sf.write(str(tmp), wav, int(sample_rate), format=fmt, subtype=subtype)
+    except OSError as exc:  # read-only folder, full disk, ...: the old file (if any) is untouched
+        raise BadInput(f"cannot write {path}: {exc.strerror or exc} (choose another folder or free some space)") \
+            from None
     return path

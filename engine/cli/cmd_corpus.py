@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from engine.cli.common import print_json
+from engine.cli.common import SEED, int_in, print_json
 
 HELP = "build a speech corpus from the system's voices (espeak-ng, festival)"
 
@@ -23,12 +23,12 @@ def add_parser(sub) -> None:
     b.add_argument("--voices", default=None,
                    help="comma-separated voice specs: espeak, espeak:VARIANT (e.g. espeak:en-gb), slt, kal "
                    "(default: every installed one of slt, kal, espeak)")
-    b.add_argument("--limit", type=int, default=None, help="only the first N prompts")
-    b.add_argument("--jobs", type=int, default=2, help="parallel renderings")
+    b.add_argument("--limit", type=int_in(1, 10**7, "a prompt count"), default=None, help="only the first N prompts")
+    b.add_argument("--jobs", type=int_in(1, 256, "a job count"), default=2, help="parallel renderings")
     b.add_argument("--prosody", action="store_true",
                    help="vary pitch (+-3 semitones) and rate (0.8-1.25x) per utterance; recorded in the metadata")
-    b.add_argument("--sample-rate", type=int, default=16000, help="sample rate of the written files")
-    b.add_argument("--seed", type=int, default=0, help="seed of the prosody variation")
+    b.add_argument("--sample-rate", type=int_in(8000, 192000, "a sample rate in Hz"), default=16000, help="sample rate of the written files")
+    b.add_argument("--seed", type=SEED, default=0, help="seed of the prosody variation")
     b.add_argument("--json", action="store_true", help="print a JSON summary on stdout")
     b.set_defaults(func=run)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from engine.cli.common import add_common, check_output_path, print_json
+from engine.cli.common import add_common, check_output_path, finite_floats, print_json
 from engine.errors import BadInput
 
 HELP = "text to speech"
@@ -41,9 +41,9 @@ def read_text(args) -> str:
 
 def parse_weights(spec: str) -> list[float]:
     try:
-        return [float(x) for x in spec.split(",") if x.strip()]
-    except ValueError:
-        raise BadInput(f"--style-weights must be numbers separated by commas, got {spec!r}") from None
+        return finite_floats(spec)
+    except BadInput as exc:
+        raise BadInput(f"--style-weights: {exc}") from None
 
 
 def run(args) -> int:

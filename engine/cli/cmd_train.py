@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from engine.cli.common import add_device, print_json
+from engine.cli.common import THREADS, add_device, int_in, print_json
 from engine import kinds
 from engine.errors import BadInput, NotBuiltYet
 
@@ -25,7 +25,7 @@ def add_parser(sub) -> None:
     p.add_argument("--preset", default=None,
                    help="size and schedule: tiny (a smoke run), default (CPU), large (GPU); per recipe")
     p.add_argument("--config", type=Path, default=None, help="JSON file overriding the preset's settings")
-    p.add_argument("--max-steps", type=int, default=None, help="stop after N steps")
+    p.add_argument("--max-steps", type=int_in(0, 10**9, "a step count"), default=None, help="stop after N steps")
     p.add_argument("--resume", action="store_true", help="continue from the run's last complete checkpoint")
     p.add_argument("--init-from", type=Path, default=None,
                    help="start from the weights of a checkpoint folder (fresh optimizer)")
@@ -35,9 +35,9 @@ def add_parser(sub) -> None:
             if flags[0] not in seen:
                 seen.add(flags[0])
                 p.add_argument(*flags, **kwargs)
-    p.add_argument("--nproc", type=int, default=1,
+    p.add_argument("--nproc", type=int_in(1, 1024, "a process count"), default=1,
                    help="processes for DistributedDataParallel (launched through torchrun; gloo on CPU)")
-    p.add_argument("--threads", type=int, default=0, help="torch CPU threads per process (0 = default)")
+    p.add_argument("--threads", type=THREADS, default=0, help="torch CPU threads per process (0 = default)")
     add_device(p)
     p.add_argument("--json", action="store_true", help="print a JSON summary on stdout at the end")
     p.set_defaults(func=run)
@@ -77,8 +77,6 @@ def run(args) -> int:
         raise BadInput(f"unknown preset {preset!r} for {kind.name}: use {', '.join(kind.presets)}")
     if not args.data.exists():
         raise BadInput(f"data folder not found: {args.data}")
-    if args.threads < 0:
-        raise BadInput(f"--threads must be 0 (default) or more, got {args.threads}")
     import torch
 
     if args.threads:

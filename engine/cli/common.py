@@ -12,7 +12,7 @@ def add_common(parser: argparse.ArgumentParser, *, model_help: str = "model NAME
     parser.add_argument("--vocoder", default="griffinlim", help="griffinlim, wavenet or a vocoder model NAME/DIR")
     parser.add_argument("--polish", action="store_true", help="GAN polisher on the mel before vocoding")
     add_device(parser)
-    parser.add_argument("--seed", type=int, default=0, help="random seed (synthesis is reproducible)")
+    parser.add_argument("--seed", type=SEED, default=0, help="random seed (synthesis is reproducible)")
     parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
 
 
@@ -39,3 +39,46 @@ def check_output_path(path) -> None:
     parent = path.parent if str(path.parent) else Path(".")
     if not parent.is_dir():
         raise BadInput(f"output folder does not exist: {parent} (create it first)")
+
+
+def int_in(lo: int, hi: int, what: str = "a whole number"):
+    """argparse type: an int within [lo, hi]; anything else is one plain usage line (exit 2)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{what} from {lo} to {hi} expected, got {text!r}") from None
+        if not lo <= value <= hi:
+            raise argparse.ArgumentTypeError(f"{what} from {lo} to {hi} expected, got {value}")
+        return value
+
+    parse.__name__ = "number"
+    return parse
+
+
+SEED = int_in(0, 2**32 - 1, "a seed")
+THREADS = int_in(0, 1024, "a thread count")
+
+
+def finite_floats(text: str, lo: float = -10.0, hi: float = 10.0) -> list[float]:
+    """Comma-separated finite numbers within [lo, hi] (style weights); BadInput otherwise."""
+    import math
+
+    from engine.errors import BadInput
+
+    values = []
+    for part in text.split(","):
+        part = part.strip()
+        if not part:
+            continue
+        try:
+            value = float(part)
+        except ValueError:
+            raise BadInput(f"numbers separated by commas expected, got {part!r} in {text!r}") from None
+        if not math.isfinite(value) or not lo <= value <= hi:
+            raise BadInput(f"each value must be a finite number from {lo:g} to {hi:g}, got {part!r}")
+        values.append(value)
+    if not values:
+        raise BadInput(f"no numbers in {text!r}")
+    return values

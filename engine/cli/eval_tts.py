@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from engine.cli.common import add_device, print_json
+from engine.cli.common import SEED, add_device, int_in, print_json
 
 
 def add_parser(esub) -> None:
@@ -16,13 +16,13 @@ def add_parser(esub) -> None:
     t.add_argument("--model", default="default", help="voice model NAME or DIR")
     t.add_argument("--text", type=Path, default=None,
                    help="sentences, ID<TAB>TEXT or one per line (default: the 100 held-out ARCTIC prompts)")
-    t.add_argument("--limit", type=int, default=None, help="only the first N sentences")
+    t.add_argument("--limit", type=int_in(1, 10**6, "a sentence count"), default=None, help="only the first N sentences")
     t.add_argument("--asr", action="store_true", help="word error rate by pocketsphinx (optional extra)")
     t.add_argument("--teacher", default=None,
                    help="system voice whose renderings give the reference WER (default: the model card's "
                    "teacher, 'slt' for the default voice); 'none' to skip")
     t.add_argument("--vocoder", default="griffinlim", help="vocoder for --asr")
-    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--seed", type=SEED, default=0)
     add_device(t)
     t.add_argument("--json", action="store_true", help="print one JSON object")
     t.set_defaults(func=run_tts)

@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from engine.audio.io import load_audio
-from engine.audio.trim import trim_silence
+from engine.audio.trim import has_sound, trim_silence
 from engine.audio.features import log_mel_spectrogram
 from engine.bundle import Bundle, load_bundle
 from engine.errors import BadInput
@@ -28,6 +28,12 @@ from engine.alignment import alignment_complete
 from engine.inference.device import pick_device
 from engine.models.registry import build_model
 from engine.text import SymbolSet, split_sentences
+
+
+MAX_TEXT_CHARS = 20_000
+"""The longest text one synthesis request takes."""
+REFERENCE_MAX_S = 30.0
+"""A style reference clip is read up to this length (the style of a longer one is that of its start)."""
 
 
 @dataclass
@@ -157,6 +163,9 @@ class Synthesizer:
         """Split into sentences and encode; BadInput for empty or unspeakable text."""
         if not text or not text.strip():
             raise BadInput("text is empty: type something to say")
+        if len(text) > MAX_TEXT_CHARS:
+            raise BadInput(f"text is {len(text):,} characters long; one request takes at most {MAX_TEXT_CHARS:,} "
+                           "(about 20 minutes of speech): split it into parts")
         out = []
         for sentence in split_sentences(text):
             ids = self.symbols.encode(sentence)
@@ -170,7 +179,9 @@ class Synthesizer:
     # ----- style ---------------------------------------------------------------------------------
     def reference_from_file(self, path: str | os.PathLike) -> Style:
         """Load a clip as a style reference (any format soundfile reads)."""
-        wav, _ = load_audio(path, self.audio.sample_rate)
+        wav, _ = load_audio(path, self.audio.sample_rate, max_seconds=REFERENCE_MAX_S)
+        if not has_sound(wav):
+            raise BadInput(f"reference clip {Path(path).name} holds no sound (it is silent): use a clip of speech")
         wav = trim_silence(wav, self.audio)
         if len(wav) < self.audio.sample_rate * 0.3:
             raise BadInput(f"reference clip {Path(path).name} is shorter than 0.3 s of sound: use a longer clip")
