@@ -37,36 +37,65 @@ def add_parser(sub) -> None:
                 p.add_argument(*flags, **kwargs)
     p.add_argument("--nproc", type=int_in(1, 1024, "a process count"), default=1,
                    help="processes for DistributedDataParallel (launched through torchrun; gloo on CPU)")
+    p.add_argument("--nnodes", type=int_in(1, 4096, "a node count"), default=1,
+                   help="machines taking part (multi-node: start the same command on each, with its --node-rank)")
+    p.add_argument("--node-rank", type=int_in(0, 4095, "a node rank"), default=0,
+                   help="this machine's index, 0 .. nnodes-1 (node 0 hosts the rendezvous)")
+    p.add_argument("--rdzv-endpoint", default=None, metavar="HOST:PORT",
+                   help="node 0's address and a free port, reachable from every node (multi-node)")
     p.add_argument("--threads", type=THREADS, default=0, help="torch CPU threads per process (0 = default)")
     add_device(p)
     p.add_argument("--json", action="store_true", help="print a JSON summary on stdout at the end")
     p.set_defaults(func=run)
 
 
-def _torchrun(args) -> int:
-    argv = [a for a in sys.argv[1:]]
-    # drop --nproc N / --nproc=N from the child's arguments
+LAUNCH_OPTIONS = {"--nproc": True, "--nnodes": True, "--node-rank": True, "--rdzv-endpoint": True}
+"""Options of the launcher, not of the ranks (each takes a value)."""
+
+
+def _child_argv(argv: list[str]) -> list[str]:
+    """The command line each rank runs: ours without the launcher's options."""
     child, skip = [], False
     for a in argv:
         if skip:
             skip = False
             continue
-        if a == "--nproc":
-            skip = True
-            continue
-        if a.startswith("--nproc="):
+        name = a.split("=", 1)[0]
+        if name in LAUNCH_OPTIONS:
+            skip = "=" not in a
             continue
         child.append(a)
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={args.nproc}",
-           "-m", "engine", *child]
+    return child
+
+
+def torchrun_command(args, argv: list[str]) -> list[str]:
+    """torchrun (torch.distributed.run) with one rank per --nproc on this node; several nodes meet at
+    --rdzv-endpoint (node 0 listens there), one node runs standalone."""
+    cmd = [sys.executable, "-m", "torch.distributed.run", f"--nproc-per-node={args.nproc}"]
+    if args.nnodes > 1:
+        if not args.rdzv_endpoint or ":" not in args.rdzv_endpoint:
+            raise BadInput("--nnodes > 1 needs --rdzv-endpoint HOST:PORT (node 0's address and a free port)")
+        if args.node_rank >= args.nnodes:
+            raise BadInput(f"--node-rank must be below --nnodes ({args.nnodes}), got {args.node_rank}")
+        host, _, port = args.rdzv_endpoint.rpartition(":")
+        if not port.isdigit():
+            raise BadInput(f"--rdzv-endpoint must be HOST:PORT, got {args.rdzv_endpoint!r}")
+        cmd += [f"--nnodes={args.nnodes}", f"--node-rank={args.node_rank}", f"--master-addr={host}",
+                f"--master-port={port}"]
+    else:
+        cmd += ["--standalone"]
+    return cmd + ["-m", "engine", *_child_argv(argv)]
+
+
+def _torchrun(args) -> int:
     env = dict(os.environ)
     if args.threads == 0 and args.device != "cuda":
         env.setdefault("OMP_NUM_THREADS", "1")
-    return subprocess.call(cmd, env=env)
+    return subprocess.call(torchrun_command(args, sys.argv[1:]), env=env)
 
 
 def run(args) -> int:
-    if args.nproc > 1 and "WORLD_SIZE" not in os.environ:
+    if (args.nproc > 1 or args.nnodes > 1) and "WORLD_SIZE" not in os.environ:
         return _torchrun(args)
     kind = kinds.get(args.recipe)
     recipe_cls = kind.recipe_class()
