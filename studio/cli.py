@@ -26,6 +26,8 @@ def add_parser(sub) -> None:
     # The studio starts its engine process through this when frozen (PyInstaller), where there is no
     # `python -m studio.engine_process`.
     p.add_argument("--engine-process", metavar="ADDRESS", default=None, help=argparse.SUPPRESS)
+    # packaging/smoke.sh: open offscreen, speak one sentence, export the take to this file, exit.
+    p.add_argument("--smoke", metavar="OUT.wav", default=None, help=argparse.SUPPRESS)
     p.set_defaults(func=run)
 
 
@@ -85,6 +87,10 @@ def run(args) -> int:
         from studio.engine_process import main as engine_main
 
         return engine_main([args.engine_process])
+    if args.smoke:
+        from studio.smoke import run_smoke
+
+        return run_smoke(args.smoke)
     problem = display_problem()
     if problem:
         raise BadInput(problem)

@@ -6,13 +6,21 @@ cancellations. The models run here, not in a thread of the GUI process, so their
 competes with the GUI thread for the GIL (a busy thread made the window stall for 100+ ms on a loaded
 machine; a process leaves it at its idle jitter).
 
-Commands (tuples):  ("load_voice", spec, device) ("load_vocoder", spec) ("load_reference", path)
-                    ("speak", {id, text, weights, reference, speaker}) ("quit",)
+It is a thin adapter: it loads the parts (a source: acoustic model or converter; a vocoder; an optional
+polisher) and forwards the events of engine.inference.pipeline.Pipeline.stream, the one inference walk
+that `prufrock say` uses too. Decoder chunks that come faster than 20 ms are batched into one event.
+
+Commands (tuples):  ("load_voice", spec, device) ("load_vocoder", spec) ("load_polisher", on)
+                    ("load_reference", path) ("speak", {id, text, weights, reference, speaker, source}) ("quit",)
 Events (tuples):    ("voiceLoaded", VoiceInfo) ("voiceFailed", spec, msg) ("vocoderReady", name)
-                    ("vocoderFailed", spec, msg) ("referenceLoaded", ReferenceInfo) ("referenceFailed", path, msg)
-                    ("jobStarted", id, segments) ("chunk", id, ChunkEvent) ("segmentDone", id, SegmentResult)
-                    ("segmentAudio", id, index, wav) ("take", id, Take) ("cancelled", id) ("failed", id, msg)
-Control:            a job id: that job (and any older one) is cancelled. The synthesizer's `cancel`
+                    ("vocoderFailed", spec, msg) ("polisherReady", name or "") ("polisherFailed", msg)
+                    ("referenceLoaded", ReferenceInfo) ("referenceFailed", path, msg)
+                    ("jobStarted", id, Started) ("chunk", id, ChunkEvent) ("segmentDone", id, SegmentResult)
+                    ("polished", id, Polished) ("audio", id, AudioChunk) ("take", id, Take)
+                    ("cancelled", id) ("failed", id, msg)
+                    A job ends with exactly one of take / cancelled / failed; a Stop after some audio was
+                    made ends with a take whose `partial` is True.
+Control:            a job id: that job (and any older one) is cancelled. The pipeline's `cancel`
                     callback reads the control line at every decoder step, so Stop takes effect within
                     one decoder chunk.
 """
@@ -37,6 +45,8 @@ class VoiceInfo:
 
     name: str
     path: str
+    kind: str
+    role: str
     device: str
     audio: object  # engine.audio.AudioConfig
     n_style_tokens: int
@@ -102,8 +112,9 @@ class Engine:
     def __init__(self, commands, events, control) -> None:
         self.commands, self.events, self.control = commands, events, control
         self.cancelled_upto = 0
-        self.synth = None
+        self.source = None  # acoustic model or converter (the pipeline's source)
         self.vocoder = None
+        self.polisher = None
         self.references: dict = {}
 
     def send(self, *msg) -> None:
@@ -134,42 +145,39 @@ class Engine:
 
     # ----- models --------------------------------------------------------------------------------
     def do_load_voice(self, spec: str, device: str) -> None:
-        from engine.inference.synthesizer import Synthesizer
+        from engine import kinds
+        from engine.bundle import load_bundle
+        from engine.errors import NotBuiltYet
 
         start = time.perf_counter()
         try:
-            synth = Synthesizer(spec, device=device)
-            self._warm_up(synth)
+            bundle = load_bundle(spec)
+            kind = kinds.get(bundle.kind)
+            adapter = kind.adapter_class()
+            if adapter is None or kind.role not in ("acoustic", "converter"):
+                raise NotBuiltYet(f"{bundle.name} is a {bundle.kind} model, which cannot speak in this version")
+            source = adapter(bundle, device=device)
+            _warm_up(source)
         except Exception as exc:  # noqa: BLE001 - every failure becomes a message
             self.send("voiceFailed", spec, error_message(exc, f"loading voice {Path(spec).name!r}"))
             return
-        self.synth, self.vocoder, self.references = synth, None, {}
-        b = synth.bundle
+        self.source, self.vocoder, self.polisher, self.references = source, None, None, {}
         self.send("voiceLoaded", VoiceInfo(
-            name=synth.name, path=spec, device=synth.device.type, audio=synth.audio,
-            n_style_tokens=synth.n_style_tokens, default_weights=synth.default_token_weights(),
-            speakers=synth.speakers, card=b.card, config=dict(b.config), load_s=time.perf_counter() - start))
-
-    @staticmethod
-    def _warm_up(synth) -> None:
-        """One decoder step and a short postnet pass, so the first Speak does not pay torch's
-        first-call costs."""
-        import torch
-
-        for _ in synth.stream("Hello.", cancel=lambda: True):
-            pass
-        with torch.inference_mode():
-            synth.model.postprocess(torch.zeros(1, synth.audio.n_mels, 12, device=synth.device))
+            name=source.name, path=spec, kind=bundle.kind, role=kind.role, device=source.device.type,
+            audio=source.audio, n_style_tokens=getattr(source, "n_style_tokens", 0),
+            default_weights=source.default_token_weights() if hasattr(source, "default_token_weights") else [],
+            speakers=list(getattr(source, "speakers", [])), card=bundle.card, config=dict(bundle.config),
+            load_s=time.perf_counter() - start))
 
     def do_load_vocoder(self, spec: str) -> None:
         from engine.errors import BadInput
         from engine.inference.vocoder import load_vocoder
 
         try:
-            if self.synth is None:
+            if self.source is None:
                 raise BadInput("no voice is loaded, so no vocoder can be matched to it")
-            vocoder = load_vocoder(spec, self.synth.audio, device=self.synth.device)
-            audio = self.synth.audio
+            audio = self.source.audio
+            vocoder = load_vocoder(spec, audio, device=self.source.device)
             vocoder.vocode(np.full((audio.n_mels, 8), np.log(audio.log_floor), dtype=np.float32))  # warm-up
         except Exception as exc:  # noqa: BLE001
             self.send("vocoderFailed", spec, error_message(exc, f"loading vocoder {spec!r}"))
@@ -177,14 +185,34 @@ class Engine:
         self.vocoder = vocoder
         self.send("vocoderReady", vocoder.name)
 
+    def do_load_polisher(self, on: bool) -> None:
+        from engine.errors import BadInput
+        from engine.inference.polisher import load_polisher
+
+        if not on:
+            self.polisher = None
+            self.send("polisherReady", "")
+            return
+        try:
+            if self.source is None:
+                raise BadInput("no voice is loaded, so no polisher can be matched to it")
+            self.polisher = load_polisher(self.source.name, device=self.source.device)
+        except Exception as exc:  # noqa: BLE001
+            self.polisher = None
+            self.send("polisherFailed", error_message(exc, "loading the polisher"))
+            return
+        self.send("polisherReady", self.polisher.name)
+
     def do_load_reference(self, path: str) -> None:
         from engine.errors import BadInput
 
         try:
-            if self.synth is None:
+            if self.source is None:
                 raise BadInput("no voice is loaded: wait for the voice to load, then load the clip again")
-            style = self.synth.reference_from_file(path)
-            _, weights = self.synth.style_vector(style, 1)
+            if not hasattr(self.source, "reference_from_file"):
+                raise BadInput(f"{self.source.name} takes no reference clip")
+            style = self.source.reference_from_file(path)
+            _, weights = self.source.style_vector(style, 1)
         except Exception as exc:  # noqa: BLE001
             self.send("referenceFailed", path, error_message(exc, f"reading reference clip {Path(path).name}"))
             return
@@ -193,73 +221,74 @@ class Engine:
                                                    weights))
 
     # ----- speaking ------------------------------------------------------------------------------
-    def _style(self, job: dict):
-        from engine.inference.synthesizer import Style
+    def _request(self, job: dict):
+        from engine.inference.synthesizer import SpeakRequest, Style
 
+        style = None
         if job.get("reference"):
             path = job["reference"]
             style = self.references.get(path)
             if style is None:
-                style = self.synth.reference_from_file(path)
+                style = self.source.reference_from_file(path)
                 self.references = {path: style}
-            return style, f"clip {style.source}"
-        if job.get("weights") is not None:
+        elif job.get("weights") is not None:
             style = Style(weights=list(job["weights"]), source="sliders")
-            return style, "sliders " + ",".join(f"{w:.2f}" for w in style.weights)
-        return None, "default style"
+        return SpeakRequest(job.get("text", ""), style=style, speaker=job.get("speaker"),
+                            source=job.get("source") or "text")
 
     def do_speak(self, job: dict) -> None:
+        """Run the pipeline for one job and forward its events (see the module docstring)."""
         from engine.errors import BadInput
-        from engine.inference.pipeline import Take, join_segments
-        from engine.inference.synthesizer import ChunkEvent
+        from engine.inference.pipeline import AudioChunk, Pipeline, Polished, Started, TakeReady
+        from engine.inference.synthesizer import ChunkEvent, SegmentDone
 
         job_id = job["id"]
 
         def cancelled() -> bool:
             return self.is_cancelled(job_id)
 
-        start = time.perf_counter()
-        vocoder_s = 0.0
-        results, wavs = [], []
+        batch = ChunkBatcher(lambda ev: self.send("chunk", job_id, ev))
+        took = False
         try:
-            synth, vocoder = self.synth, self.vocoder
-            if synth is None:
+            if self.source is None:
                 raise BadInput("no voice is loaded yet: wait until the voice has loaded")
-            if vocoder is None:
+            if self.vocoder is None:
                 raise BadInput("no vocoder is loaded: choose griffinlim in the vocoder list")
-            style, style_text = self._style(job)
-            segments = synth.segments(job["text"])
-            _, weights = synth.style_vector(style, 1)
-            self.send("jobStarted", job_id, segments)
-            if not cancelled():
-                batch = ChunkBatcher(lambda ev: self.send("chunk", job_id, ev))
-                for ev in synth.stream(job["text"], style=style, speaker=job.get("speaker"), chunk_steps=4,
-                                       cancel=cancelled, segments=segments):
-                    if isinstance(ev, ChunkEvent):
-                        batch.add(ev)
-                        continue
-                    batch.flush()
-                    results.append(ev.result)
+            pipeline = Pipeline(self.source, self.vocoder, self.polisher)
+            for ev in pipeline.stream(self._request(job), cancel=cancelled):
+                if isinstance(ev, ChunkEvent):
+                    batch.add(ev)
+                    continue
+                batch.flush()
+                if isinstance(ev, Started):
+                    self.send("jobStarted", job_id, ev)
+                elif isinstance(ev, SegmentDone):
                     self.send("segmentDone", job_id, ev.result)
-                    if cancelled():
-                        break
-                    t = time.perf_counter()
-                    wav = vocoder.vocode(ev.result.mel)
-                    vocoder_s += time.perf_counter() - t
-                    wavs.append(wav)
-                    self.send("segmentAudio", job_id, ev.result.index, wav)
+                elif isinstance(ev, Polished):
+                    self.send("polished", job_id, ev)
+                elif isinstance(ev, AudioChunk):
+                    self.send("audio", job_id, ev)
+                elif isinstance(ev, TakeReady):
+                    took = True
+                    self.send("take", job_id, ev.take)
         except Exception as exc:  # noqa: BLE001
             self.send("failed", job_id, error_message(exc, "synthesis"))
             return
-        if cancelled() or len(wavs) != len(segments):
+        if not took:
             self.send("cancelled", job_id)
-            return
-        sr = synth.audio.sample_rate
-        take = Take(text=job["text"], wav=join_segments(wavs, sr), sample_rate=sr, segments=results,
-                    model=synth.name, vocoder=vocoder.name, device=synth.device.type, style=style_text,
-                    synthesis_s=time.perf_counter() - start - vocoder_s, vocoder_s=vocoder_s,
-                    token_weights=weights)
-        self.send("take", job_id, take)
+
+
+def _warm_up(source) -> None:
+    """A decode cancelled after its first step and a short postnet pass, so the first Speak does not
+    pay torch's first-call costs (sources that cannot, skip it)."""
+    import torch
+
+    if not (hasattr(source, "stream") and hasattr(getattr(source, "model", None), "postprocess")):
+        return
+    for _ in source.stream("Hello.", cancel=lambda: True):
+        pass
+    with torch.inference_mode():
+        source.model.postprocess(torch.zeros(1, source.audio.n_mels, 12, device=source.device))
 
 
 def main(argv=None) -> int:

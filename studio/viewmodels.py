@@ -39,8 +39,8 @@ class TakeViewModel(QObject):
         self.tokens: list[list[str]] = []  # per sentence
         self.mels: list[np.ndarray | list[np.ndarray]] = []  # per sentence: final array or live chunks
         self.aligns: list[np.ndarray | list[np.ndarray]] = []
-        self.wavs: dict[int, np.ndarray] = {}
-        self.sample_rate = 0
+        self.wavs: dict = {}  # sentence index -> list of audio chunks so far; "take" -> a take's audio
+        self.sample_rate = self.audio.sample_rate if self.audio is not None else 0
         self.live = False
         self._mark("mel", "alignment", "wave")
 
@@ -76,8 +76,20 @@ class TakeViewModel(QObject):
             self._mark("mel", "alignment")
 
     def set_segment_audio(self, index: int, wav: np.ndarray) -> None:
-        self.wavs[index] = wav
+        self.wavs[index] = [wav]
         self._mark("wave")
+
+    def append_audio(self, index: int, wav: np.ndarray) -> None:
+        """A chunk of sentence `index`'s audio, as the vocoder streams it."""
+        if len(wav):
+            self.wavs.setdefault(index, []).append(wav)
+            self._mark("wave")
+
+    def audio_samples(self) -> int:
+        """Samples of audio made so far in the live job (or of the shown take)."""
+        if "take" in self.wavs:
+            return len(self.wavs["take"])
+        return sum(len(c) for chunks in self.wavs.values() for c in chunks)
 
     def end_live(self) -> None:
         self.live = False
@@ -138,7 +150,7 @@ class TakeViewModel(QObject):
             if i:
                 parts.append(gap)
             if i in self.wavs:
-                parts.append(self.wavs[i])
+                parts.extend(self.wavs[i])
             elif i < len(self.mels) and not isinstance(self.mels[i], list):
                 # decoded but not yet vocoded: keep the time axis honest with silence
                 parts.append(np.zeros(self.mels[i].shape[-1] * self.audio.hop_length, dtype=np.float32))

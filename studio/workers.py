@@ -10,8 +10,8 @@ engine process (see engine_process.py for why a process and not a thread). A job
 the control line; the synthesizer's `cancel` callback reads that line at every decoder step, so a
 synthesis ends within one decoder chunk.
 
-Life of one job:  speak(job) -> jobStarted, chunk*, segmentDone*, segmentAudio* -> takeReady |
-jobCancelled | jobFailed (exactly one of the three).
+Life of one job:  speak(job) -> jobStarted, chunk*, segmentDone*, polished*, audioChunk* -> takeReady |
+jobCancelled | jobFailed (exactly one of the three; a Stop after some audio ends with a partial take).
 """
 
 from __future__ import annotations
@@ -44,6 +44,8 @@ class SpeakJob:
     weights: list | None = None
     reference: str | None = None
     speaker: str | None = None
+    source: str = "text"
+    """'text', or the path of a recording to convert."""
     id: int = field(default_factory=lambda: next(_job_ids))
     t0: float = field(default_factory=time.perf_counter)
     cancelled: bool = False
@@ -57,7 +59,7 @@ class SpeakJob:
 
     def command(self) -> dict:
         return {"id": self.id, "text": self.text, "weights": self.weights, "reference": self.reference,
-                "speaker": self.speaker}
+                "speaker": self.speaker, "source": self.source}
 
 
 class EventReader(QThread):
@@ -109,21 +111,25 @@ class EngineWorker(QObject):
     voiceFailed = Signal(str, str)  # spec, message
     vocoderReady = Signal(str)  # name
     vocoderFailed = Signal(str, str)  # spec, message
+    polisherReady = Signal(str)  # name, "" when off
+    polisherFailed = Signal(str)  # message
     referenceLoaded = Signal(object)  # ReferenceInfo
     referenceFailed = Signal(str, str)  # path, message
-    jobStarted = Signal(int, object)  # job id, list[Segment]
+    jobStarted = Signal(int, object)  # job id, engine.inference.pipeline.Started
     chunk = Signal(int, object)  # job id, ChunkEvent
     segmentDone = Signal(int, object)  # job id, SegmentResult
-    segmentAudio = Signal(int, int, object)  # job id, sentence index, wav
+    polished = Signal(int, object)  # job id, Polished
+    audioChunk = Signal(int, object)  # job id, AudioChunk
     takeReady = Signal(int, object)  # job id, Take
     jobCancelled = Signal(int)
     jobFailed = Signal(int, str)
     engineLost = Signal(str)
 
     _EVENTS = {"voiceLoaded": "voiceLoaded", "voiceFailed": "voiceFailed", "vocoderReady": "vocoderReady",
-               "vocoderFailed": "vocoderFailed", "referenceLoaded": "referenceLoaded",
+               "vocoderFailed": "vocoderFailed", "polisherReady": "polisherReady",
+               "polisherFailed": "polisherFailed", "referenceLoaded": "referenceLoaded",
                "referenceFailed": "referenceFailed", "jobStarted": "jobStarted", "chunk": "chunk",
-               "segmentDone": "segmentDone", "segmentAudio": "segmentAudio", "take": "takeReady",
+               "segmentDone": "segmentDone", "polished": "polished", "audio": "audioChunk", "take": "takeReady",
                "cancelled": "jobCancelled", "failed": "jobFailed"}
 
     def __init__(self, parent=None) -> None:
@@ -180,6 +186,9 @@ class EngineWorker(QObject):
 
     def load_vocoder(self, spec: str) -> None:
         self._send("cmd", ("load_vocoder", spec))
+
+    def load_polisher(self, on: bool) -> None:
+        self._send("cmd", ("load_polisher", bool(on)))
 
     def load_reference(self, path: str) -> None:
         self._send("cmd", ("load_reference", path))

@@ -37,15 +37,30 @@ def _voice_dir():
 
 
 @pytest.fixture(scope="module")
-def window(qapp, tmp_path_factory):
-    if not os.path.exists(os.path.join(_voice_dir(), "config.json")):
-        pytest.skip(f"no voice at {_voice_dir()}")
+def user_data(tmp_path_factory):
+    """The user data folder (kept takes, runs) points at a temporary folder."""
+    root = tmp_path_factory.mktemp("studio-user")
+    mp = pytest.MonkeyPatch()
+    mp.setenv("PRUFROCK_DATA_DIR", str(root / "data"))
+    yield root
+    mp.undo()
+
+
+def _open_window(settings):
     from studio import create_window
     from studio.bench import wait_until
 
-    w = create_window(model=MODEL, settings=tmp_path_factory.mktemp("settings") / "studio.ini")
+    w = create_window(model=MODEL, settings=settings)
     assert wait_until(lambda: w.can_speak() or w.last_error, 90), "the voice did not load"
     assert w.can_speak(), w.last_error
+    return w
+
+
+@pytest.fixture(scope="module")
+def window(qapp, user_data):
+    if not os.path.exists(os.path.join(_voice_dir(), "config.json")):
+        pytest.skip(f"no voice at {_voice_dir()}")
+    w = _open_window(user_data / "studio.ini")
     yield w
     w.close()
     w.shutdown()
@@ -57,7 +72,10 @@ def clean_style(request):
     if "window" in request.fixturenames:
         w = request.getfixturevalue("window")
         if w.job is not None:
+            from studio.bench import wait_until
+
             w.stop()
+            wait_until(lambda: w.job is None, 30)  # its end (a partial take) must not reach the next test
         w.reset_style()
         w.banner.hide()
 
@@ -104,10 +122,17 @@ def test_contract_object_names(window):
     vocoders = window.findChild(QComboBox, "vocoderSelector")
     assert "griffinlim" in [vocoders.itemText(i) for i in range(vocoders.count())]
     # Later features: present, disabled, and saying so.
-    for name in ("polishToggle", "converterSelector", "sourceDrop", "convertButton"):
+    for name in ("converterSelector", "sourceDrop", "convertButton", "recordButton"):
         w = window.findChild(QWidget, name)
         assert not w.isEnabled(), name
         assert "later version" in w.toolTip(), name
+    # Polish: offered only when a polisher made for this voice is installed (none is, here).
+    from engine.inference.polisher import polishers_for
+
+    polish = window.findChild(QCheckBox, "polishToggle")
+    assert polish.isEnabled() == bool(polishers_for(window.voice.name))
+    if not polish.isEnabled():
+        assert "No mel polisher is installed for " + window.voice.name in polish.toolTip()
     with pytest.raises(NotBuiltYet, match="later version"):
         window.load_source("recording.wav")
 
@@ -220,7 +245,7 @@ def test_moving_a_slider_changes_the_next_take(qtbot, window):
     assert moved.mel.shape != base.mel.shape or not np.allclose(moved.mel, base.mel, atol=1e-3)
 
 
-def test_stop_cancels_promptly_and_adds_no_take(qtbot, window):
+def test_stop_before_any_audio_cancels_promptly_and_adds_no_take(qtbot, window):
     n = len(window.takes)
     window.text_input.setPlainText(LONG_TEXT)
     with qtbot.waitSignal(window.firstChunk, timeout=TIMEOUT_MS):
@@ -234,6 +259,34 @@ def test_stop_cancels_promptly_and_adds_no_take(qtbot, window):
     assert "Stopped" in window.statusBar().currentMessage()
     assert window.speak_button.isEnabled() and not window.stop_button.isEnabled()
     speak(qtbot, window)  # still usable
+
+
+def test_waveform_fills_and_stop_keeps_a_partial_take(qtbot, window, tmp_path):
+    """Audio is drawn as it is vocoded (before the take is finished); a Stop after some audio keeps
+    what was made as a take marked partial."""
+    n = len(window.takes)
+    window.text_input.setPlainText(LONG_TEXT)
+    with qtbot.waitSignal(window.firstAudio, timeout=TIMEOUT_MS):
+        qtbot.mouseClick(window.speak_button, Qt.MouseButton.LeftButton)
+    assert window.job is not None  # still speaking: the take is not finished
+    assert window.takes_list.count() == n + 1  # the in-progress row
+    assert "in progress" in window.takes_list.item(n).text()
+    window.take_vm.flush()
+    drawn = len(window.waveform.wav)
+    assert drawn > 0 and np.abs(window.waveform.wav).max() > 0.01  # real samples, not silence
+    with qtbot.waitSignal(window.jobEnded, timeout=10_000) as ended:
+        qtbot.mouseClick(window.stop_button, Qt.MouseButton.LeftButton)
+    assert ended.args == ["partial"], window.last_error
+    assert len(window.takes) == n + 1 and window.takes_list.count() == n + 1
+    take = window.takes[-1]
+    sentences = len([s for s in LONG_TEXT.split(".") if s.strip()])
+    assert take.partial and 1 <= len(take.segments) < sentences
+    assert take.duration_s > 0 and len(take.wav) >= drawn
+    label = window.takes_list.item(n).text()
+    assert "partial" in label and "in progress" not in label
+    assert "partial" in window.statusBar().currentMessage()
+    out = window.export_take(tmp_path / "partial.wav", index=n)
+    assert sf.info(str(out)).duration == pytest.approx(take.duration_s, abs=1e-3)
 
 
 def test_errors_show_in_the_window(qtbot, window, tmp_path):
@@ -306,3 +359,94 @@ def test_measure_gui_stall_reports_its_figures(qapp):
     for key in ("gui_max_stall_ms", "first_chunk_s", "take_s"):
         assert isinstance(figures[key], float) and figures[key] > 0, key
     assert figures["first_chunk_s"] <= figures["take_s"]
+
+
+def test_banner_is_cleared_when_the_thing_succeeds(qtbot, window, tmp_path, speech_wav):
+    bad = tmp_path / "broken.wav"
+    bad.write_bytes(b"RIFF not really a wave file")
+    with qtbot.waitSignal(window.errorShown, timeout=TIMEOUT_MS):
+        window.load_reference(bad)
+    assert window.banner.isVisibleTo(window) and window.banner.topic == "reference"
+    with qtbot.waitSignal(window.referenceChanged, timeout=TIMEOUT_MS):
+        window.load_reference(speech_wav)
+    assert window.style_vm.reference is not None
+    assert not window.banner.isVisibleTo(window)  # the clip now works: the complaint is gone
+    window.text_input.setPlainText("  ")
+    assert window.speak() is None and window.banner.isVisibleTo(window) and window.banner.topic == "text"
+    speak(qtbot, window, text=TEXT, click=False)
+    assert not window.banner.isVisibleTo(window)
+    # A message about something else stays.
+    window.show_error("something unrelated", topic="other")
+    speak(qtbot, window, click=False)
+    assert window.banner.isVisibleTo(window)
+
+
+def test_layout_holds_at_800x600(qtbot, window):
+    """Every control of the Speak tab inside the window at 800x600; the style sliders scroll rather
+    than overlap; the plots keep a usable height."""
+    from PySide6.QtCore import QRect
+
+    window.resize(800, 600)
+    window.show()
+    qtbot.waitExposed(window)
+    qtbot.wait(100)
+    try:
+        assert window.width() <= 820 and window.height() <= 620
+        inside = QRect(0, 0, window.width(), window.height())
+        names = ["textInput", "speakButton", "stopButton", "playButton", "exportButton", "voiceSelector",
+                 "vocoderSelector", "takesList", "spectrogramView", "waveformView", "alignmentView",
+                 "styleResetButton", "referenceDrop"]
+        for name in names:
+            w = window.findChild(QWidget, name)
+            assert w.isVisible(), name
+            top_left = w.mapTo(window, w.rect().topLeft())
+            rect = QRect(top_left, w.size())
+            assert inside.contains(rect), (name, rect, inside)
+            assert w.width() >= 40 and w.height() >= 20, (name, w.size())
+        for name in ("spectrogramView", "waveformView", "alignmentView"):
+            assert window.findChild(QWidget, name).height() >= 50, name
+        sliders = window.style_panel.sliders
+        assert sliders
+        rects = [QRect(s.mapTo(window.style_panel.grid_host, s.rect().topLeft()), s.size()) for s in sliders]
+        for a, b in zip(rects, rects[1:]):
+            assert not a.intersects(b)  # stacked, not squashed onto each other
+            assert b.top() >= a.bottom()
+        assert all(s.height() >= 12 for s in sliders)
+    finally:
+        window.hide()
+        window.resize(1320, 840)
+
+
+def test_takes_survive_a_restart_and_can_be_deleted(qtbot, window, user_data):
+    take = speak(qtbot, window, text="Bring the books.", click=False)
+    assert take.folder and os.path.isdir(take.folder)
+    from studio.take_store import TakeStore
+
+    n = len(TakeStore().folders())  # this window's takes, and those of other windows of this module
+    assert n >= len(window.takes)
+    # A second window on the same user data folder lists the takes (as a restarted studio does).
+    other = _open_window(user_data / "studio-2.ini")
+    try:
+        assert len(other.takes) == n and other.takes_list.count() == n
+        back = other.takes[-1]
+        assert back.text == take.text and back.model == take.model and back.style == take.style
+        assert back.vocoder == take.vocoder and back.partial == take.partial
+        np.testing.assert_allclose(back.wav, take.wav)
+        np.testing.assert_allclose(back.mel, take.mel)
+        assert back.segments[0].tokens == take.segments[0].tokens
+        np.testing.assert_allclose(back.segments[0].alignment, take.segments[0].alignment)
+        # Selecting it shows it and restores its text.
+        assert other.takes_list.currentRow() == n - 1  # the latest take is selected at startup
+        other.text_input.setPlainText("something else")
+        other.takes_list.setCurrentRow(-1)
+        other.takes_list.setCurrentRow(n - 1)
+        assert other.text_input.toPlainText() == take.text
+        other.take_vm.flush()
+        assert len(other.waveform.wav) == len(take.wav)
+        # Deleting removes it from the list and from the disk.
+        other.takes_pane.deleteRequested.emit(n - 1)
+        assert len(other.takes) == n - 1 and other.takes_list.count() == n - 1
+        assert not os.path.exists(take.folder)
+    finally:
+        other.close()
+        other.shutdown()

@@ -2,8 +2,9 @@
 lossPlot and trainingAlignmentView, stops gracefully with a checkpoint, resumes where it stopped,
 installs as a voice ("Use as model"), and a finished run folder can be followed.
 
-The tests run in order on one window and one run (each later test skips when the run is missing).
-The user data and cache folders point at temporary folders, so nothing touches the user's.
+The tests share one window and, where they can, one run; each makes what it needs when it is missing
+(a stopped run, a finished one), so they pass in any order. The user data and cache folders point at
+temporary folders, so nothing touches the user's.
 """
 
 import json
@@ -57,10 +58,25 @@ def tab(window):
     return window.findChild(QWidget, "trainingTab")
 
 
-def _run():
-    if "run" not in RUN:
-        pytest.skip("the training run of test_start_watch_and_stop_a_run did not complete")
-    return RUN["run"]
+def _row(tab, run):
+    return tab.runs_list.item(tab.run_models.index(run)).text()
+
+
+def _stopped_run(qtbot, window, tab, corpus, tmp_path_factory):
+    """The shared run, stopped part way (started and stopped now when there is none)."""
+    run = RUN.get("run")
+    if run is None or run.state != "stopped":
+        run = _start_and_stop(qtbot, window, tab, corpus, tmp_path_factory)
+    return run
+
+
+def _finished_run(qtbot, window, tab, corpus, tmp_path_factory):
+    """The shared run, resumed to its end (made now when there is none)."""
+    run = RUN.get("run")
+    if run is None or run.state != "finished":
+        run = _stopped_run(qtbot, window, tab, corpus, tmp_path_factory)
+        _resume(qtbot, tab, run)
+    return run
 
 
 def _events(run_dir):
@@ -69,21 +85,29 @@ def _events(run_dir):
 
 def test_tab_widgets(window, tab, user_dirs):
     assert tab is window.training_tab
+    tab.data_edit.clear()
+    tab._detect_layout()
+    tab.recipe.setCurrentIndex(tab.recipe.findData("tacotron"))
     for name, cls in (("runsList", QListWidget), ("startTrainingButton", QAbstractButton),
                       ("stopTrainingButton", QAbstractButton), ("lossPlot", pg.PlotWidget),
                       ("trainingAlignmentView", pg.PlotWidget)):
         found = window.findChildren(cls, name)
         assert len(found) == 1, name
         assert found[0].isEnabled() or name in ("startTrainingButton", "stopTrainingButton"), name
-    assert not tab.stop_button.isEnabled()  # nothing runs yet
+    assert tab.selected_run() is None or not tab.selected_run().stoppable or tab.stop_button.isEnabled()
     assert not tab.start_button.isEnabled() and "corpus" in tab.start_button.toolTip()  # no data chosen yet
     assert "Choose a corpus" in tab.layout_label.text()
+    from engine import kinds
+
+    tab.refresh_recipes()
     recipes = tab.recipe.model()
-    assert [tab.recipe.itemText(i) for i in range(tab.recipe.count())] == ["tacotron", "vc", "polisher", "wavenet"]
-    assert recipes.item(0).isEnabled()
-    for i in (1, 2, 3):
-        assert not recipes.item(i).isEnabled()
-        assert "arrives in a later version" in tab.recipe.itemData(i, Qt.ItemDataRole.ToolTipRole)
+    assert [tab.recipe.itemText(i) for i in range(tab.recipe.count())] == [k.name for k in kinds.all_kinds()]
+    assert "tacotron" in kinds.recipe_names()
+    for i in range(tab.recipe.count()):
+        startable = tab.recipe.itemText(i) in kinds.recipe_names()
+        assert recipes.item(i).isEnabled() == startable
+        if not startable:
+            assert "arrives in a later version" in tab.recipe.itemData(i, Qt.ItemDataRole.ToolTipRole)
     import torch
 
     cuda = tab.device.model().item(tab.device.findData("cuda"))
@@ -94,6 +118,7 @@ def test_tab_widgets(window, tab, user_dirs):
 
 def test_unknown_layout_is_a_clear_message(qtbot, window, tab, tmp_path):
     (tmp_path / "notes.md").write_text("not a corpus\n")
+    n = tab.runs_list.count()
     tab.data_edit.setText(str(tmp_path))
     tab._detect_layout()
     assert "no known corpus layout" in tab.layout_label.text()
@@ -101,12 +126,19 @@ def test_unknown_layout_is_a_clear_message(qtbot, window, tab, tmp_path):
     with qtbot.waitSignal(window.errorShown, timeout=5000) as shown:
         assert tab.start_training() is None
     assert "no known corpus layout" in shown.args[0] and "Traceback" not in shown.args[0]
-    assert tab.runs_list.count() == 0
+    assert tab.runs_list.count() == n
     window.banner.hide()
 
 
 def test_start_watch_and_stop_a_run(qtbot, window, tab, multispeaker_corpus, tmp_path_factory, capsys):
+    run = _start_and_stop(qtbot, window, tab, multispeaker_corpus, tmp_path_factory, capsys)
+    assert run.state == "stopped"
+
+
+def _start_and_stop(qtbot, window, tab, multispeaker_corpus, tmp_path_factory, capsys=None):
     run_dir = tmp_path_factory.mktemp("runs") / "tiny-run"
+    tab.recipe.setCurrentIndex(tab.recipe.findData("tacotron"))
+    n = tab.runs_list.count()
     tab.data_edit.clear()
     qtbot.keyClicks(tab.data_edit, str(multispeaker_corpus))
     tab._detect_layout()
@@ -128,11 +160,11 @@ def test_start_watch_and_stop_a_run(qtbot, window, tab, multispeaker_corpus, tmp
     timer.start()
     t0 = time.perf_counter()
     qtbot.mouseClick(tab.start_button, Qt.MouseButton.LeftButton)
-    assert tab.runs_list.count() == 1, window.last_error
-    run = tab.run_models[0]
+    assert tab.runs_list.count() == n + 1, window.last_error
+    run = tab.run_models[n]
     assert run.path == run_dir and run.state == "running"
     assert tab.selected_run() is run and tab.stop_button.isEnabled()
-    assert "running" in tab.runs_list.item(0).text()
+    assert "running" in _row(tab, run)
 
     qtbot.waitUntil(lambda: tab.loss_plot.point_count("total") > 0 or run.state == "failed", timeout=TIMEOUT_MS)
     assert run.state == "running", run.message
@@ -170,23 +202,29 @@ def test_start_watch_and_stop_a_run(qtbot, window, tab, multispeaker_corpus, tmp
     assert (run_dir / "checkpoints" / ckpts[-1] / "model.safetensors").exists()
     last = _events(run_dir)[-1]
     assert last["type"] == "end" and last["status"] == "stopped"
-    assert "stopped" in tab.runs_list.item(0).text()
+    assert "stopped" in _row(tab, run)
     assert not tab.stop_button.isEnabled() and tab.resume_button.isEnabled()
 
     gaps = [b - a for a, b in zip(ticks, ticks[1:]) if not (a <= grab[1] and b >= grab[0])]
     stall_ms = 1000 * max(gaps)
-    with capsys.disabled():
-        print(f"\n[training tab] GUI max stall {stall_ms:.1f} ms over {len(ticks)} ticks "
+    if capsys is not None:
+        with capsys.disabled():
+            print(f"\n[training tab] GUI max stall {stall_ms:.1f} ms over {len(ticks)} ticks "
               f"(p99 {1000 * sorted(gaps)[int(0.99 * len(gaps))]:.1f} ms); first loss point {t_loss:.1f} s, "
               f"alignment {t_align:.1f} s, stopped at step {run.step} {t_stop:.1f} s after Start; "
               f"screenshot {shot}")
     assert stall_ms < 500
     RUN["run"] = run
     RUN["stopped_step"] = run.step
+    return run
 
 
-def test_resume_continues_the_step_count(qtbot, window, tab):
-    run = _run()
+def test_resume_continues_the_step_count(qtbot, window, tab, multispeaker_corpus, tmp_path_factory):
+    run = _stopped_run(qtbot, window, tab, multispeaker_corpus, tmp_path_factory)
+    _resume(qtbot, tab, run)
+
+
+def _resume(qtbot, tab, run):
     stopped = RUN["stopped_step"]
     tab.select_run(run)
     assert tab.resume_button.isEnabled()
@@ -202,13 +240,12 @@ def test_resume_continues_the_step_count(qtbot, window, tab):
     assert first["step"] == stopped + 1
     xs, _ = tab.loss_plot.curves["total"].getData()
     assert list(xs) == sorted(set(xs)) and xs[-1] == MAX_STEPS  # one point per logged step, in order
-    assert "finished" in tab.runs_list.item(0).text()
+    assert "finished" in _row(tab, run)
 
 
-def test_use_as_model_installs_and_selects_the_voice(qtbot, window, tab, user_dirs):
-    run = _run()
-    if run.state != "finished":
-        pytest.skip("the resumed run did not finish")
+def test_use_as_model_installs_and_selects_the_voice(qtbot, window, tab, user_dirs, multispeaker_corpus,
+                                                     tmp_path_factory):
+    run = _finished_run(qtbot, window, tab, multispeaker_corpus, tmp_path_factory)
     best = run.best_checkpoint()
     kept = {int(p.name.split("_")[-1]) for p in (run.path / "checkpoints").iterdir() if p.name.startswith("step_")}
     scored = {s: v for s, v in run.val_by_step.items() if s in kept}
@@ -233,8 +270,8 @@ def test_use_as_model_installs_and_selects_the_voice(qtbot, window, tab, user_di
     assert window.settings.last_voice == str(dest)
 
 
-def test_follow_run_on_a_finished_run_folder(qtbot, window, tab, tmp_path):
-    run = _run()
+def test_follow_run_on_a_finished_run_folder(qtbot, window, tab, tmp_path, multispeaker_corpus, tmp_path_factory):
+    run = _finished_run(qtbot, window, tab, multispeaker_corpus, tmp_path_factory)
     # A run made elsewhere (here: a copy of the finished one; its log's paths point at the original).
     copy = tmp_path / "terminal-run"
     shutil.copytree(run.path, copy)
@@ -344,9 +381,51 @@ def test_build_a_corpus_from_system_voices(qtbot, window, tab, tmp_path):
 
 
 def test_settings_remember_the_choices(window, tab, multispeaker_corpus):
+    tab.recipe.setCurrentIndex(tab.recipe.findData("tacotron"))
+    tab.preset.setCurrentIndex(tab.preset.findData("tiny"))
+    tab.device.setCurrentIndex(tab.device.findData("cpu"))
+    tab.max_steps.setValue(MAX_STEPS)
     tab.data_edit.setText(str(multispeaker_corpus))
     tab._detect_layout()
     q = window.settings.q
     assert q.value("training/data_folder") == str(multispeaker_corpus)
     assert q.value("training/preset") == "tiny" and q.value("training/device") == "cpu"
     assert int(q.value("training/max_steps")) == MAX_STEPS
+
+
+def test_recipe_list_follows_the_kind_table(window, tab):
+    """A kind registered in the table (here a toy one, defined only in this test) is listed and
+    startable; kinds without a recipe are listed disabled; unregistered, it is gone."""
+    import torch
+
+    from engine import kinds
+
+    class ToyRecipe:  # the object itself: a registered part needs no module
+        pass
+
+    toy = kinds.Kind(name="toy-studio", role="vocoder", summary="a toy kind of the studio test",
+                     config=dict, builder=lambda cfg: torch.nn.Identity(), recipe=ToyRecipe, presets=("mini",),
+                     train_options=((("--toy-level",), {"default": "3", "help": "how toy it is"}),))
+    kinds.register(toy)
+    try:
+        tab.refresh_recipes()
+        names = [tab.recipe.itemText(i) for i in range(tab.recipe.count())]
+        assert names == [k.name for k in kinds.all_kinds()] and "toy-studio" in names
+        i = tab.recipe.findData("toy-studio")
+        assert tab.recipe.model().item(i).isEnabled()
+        assert "a toy kind of the studio test" in tab.recipe.itemData(i, Qt.ItemDataRole.ToolTipRole)
+        tab.recipe.setCurrentIndex(i)
+        assert [tab.preset.itemText(j) for j in range(tab.preset.count())] == ["mini"]
+        field = tab.form.option_fields["--toy-level"]
+        assert field.toolTip() == "how toy it is"
+        field.setText("5")
+        assert tab.form.launch()["options"] == {"--toy-level": "5"} and tab.form.launch()["recipe"] == "toy-studio"
+        for k in kinds.all_kinds():
+            j = tab.recipe.findData(k.name)
+            assert tab.recipe.model().item(j).isEnabled() == k.trainable, k.name
+    finally:
+        kinds.unregister("toy-studio")
+    tab.refresh_recipes()
+    assert tab.recipe.findData("toy-studio") < 0
+    assert tab.recipe.currentData() in kinds.recipe_names()  # back on a startable recipe
+    assert [tab.preset.itemText(j) for j in range(tab.preset.count())] == list(kinds.get(tab.recipe.currentData()).presets)

@@ -7,10 +7,17 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QComboBox, QFormLayout, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
+from engine.bundle import installed
+
 from studio.panes.style_panel import DropZone
 from studio.panes.training_tab import TrainingTab  # noqa: F401 - re-exported
 
 CONVERT_LATER = "Voice conversion arrives in a later version of Prufrock."
+
+
+def converter_choices() -> list[str]:
+    """Names of the installed models that convert speech (engine.bundle.installed(role="converter"))."""
+    return [name for name, _ in installed(role="converter")]
 
 
 def _banner(text: str) -> QLabel:
@@ -41,6 +48,7 @@ class ConvertTab(QWidget):
         layout_src = QVBoxLayout(self.source)
         layout_src.addWidget(self.source.prompt)
         self.convert = _later(QPushButton("Convert", objectName="convertButton"), CONVERT_LATER)
+        self.record = _later(QPushButton("Record…", objectName="recordButton"), CONVERT_LATER)
         form = QFormLayout()
         form.addRow("Converter:", self.converter)
         layout = QVBoxLayout(self)
@@ -48,6 +56,7 @@ class ConvertTab(QWidget):
         layout.addLayout(form)
         layout.addWidget(self.source)
         row = QHBoxLayout()
+        row.addWidget(self.record)
         row.addStretch(1)
         row.addWidget(self.convert)
         layout.addLayout(row)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QFileDialog, QFrame, QGridLayout, QGroupBox, QHBoxLayout, QLabel, QPushButton,
-                               QSlider, QVBoxLayout, QWidget)
+                               QScrollArea, QSlider, QVBoxLayout, QWidget)
 
 from studio.views.spectrogram import SpectrogramView
 
@@ -141,8 +141,15 @@ class StylePanel(QGroupBox):
         top.addWidget(self.note, 1)
         top.addWidget(self.reset)
         layout = QVBoxLayout(self)
+        # At small window sizes the sliders scroll rather than squash onto each other.
+        self.scroll = QScrollArea(objectName="styleSliderScroll")
+        self.scroll.setWidget(self.grid_host)
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.scroll.setMinimumHeight(40)
         layout.addLayout(top)
-        layout.addWidget(self.grid_host)
+        layout.addWidget(self.scroll, 1)
         layout.addWidget(self.drop)
 
     def build(self, n_tokens: int) -> None:

@@ -1,0 +1,147 @@
+"""The takes: the list the window keeps (row i = take i), kept on disk as they are made
+(studio/take_store.py) and listed again at startup; selecting one shows it and restores its text and
+style; Play, Export (atomic, by engine.audio.io.save_audio), Delete and Clear."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QTimer
+from PySide6.QtWidgets import QFileDialog, QMessageBox
+
+from engine.errors import BadInput
+from studio.audio_io import NO_DEVICE_MESSAGE
+from studio.take_store import TakeStore
+
+log = logging.getLogger("prufrock.studio")
+FILTERS = {"wav": "WAV audio (*.wav)", "flac": "FLAC audio (*.flac)"}
+
+
+class TakesController(QObject):
+    def __init__(self, window, store: TakeStore | None = None) -> None:
+        super().__init__(window)
+        self.w = window
+        self.store = store if store is not None else TakeStore()
+        self.takes: list = []
+        pane = window.speak_tab.takes_pane
+        self.pane, self.list = pane, pane.list
+        self.list.currentRowChanged.connect(self._selected)
+        self.list.itemDoubleClicked.connect(lambda _item: self.play())
+        pane.deleteRequested.connect(self.delete)
+        pane.clearRequested.connect(self._clear_asked)
+
+    def restore(self) -> int:
+        """List the takes kept from earlier sessions. -> how many."""
+        for take in self.store.load_all():
+            self.takes.append(take)
+            self.pane.add(take, len(self.takes) - 1)
+        return len(self.takes)
+
+    def add(self, take) -> int:
+        """A new take: keep it (on disk too), list it, and select it at the next turn of the event loop
+        (two short pauses of the GUI thread rather than one long one)."""
+        self.store.save(take)
+        self.takes.append(take)
+        self.pane.add(take, len(self.takes) - 1)
+        row = len(self.takes) - 1
+        QTimer.singleShot(0, lambda: self.w.job is None and self.list.setCurrentRow(row))
+        return row
+
+    def selected_index(self) -> int:
+        row = self.list.currentRow()
+        return row if 0 <= row < len(self.takes) else len(self.takes) - 1
+
+    def _selected(self, row: int) -> None:
+        if self.w.job is None and 0 <= row < len(self.takes):
+            take = self.takes[row]
+            self.w.speak_tab.spectrogram.follow(False)
+            self.w.speak_tab.alignment.follow(False)
+            self.w.take_vm.show_take(take)
+            self.w.style.restore_take(take)
+        self.w.update_actions()
+
+    def delete(self, row: int) -> None:
+        if self.w.job is not None or not 0 <= row < len(self.takes):
+            return
+        take = self.takes.pop(row)
+        self.store.delete(take)
+        self.pane.remove(row)
+        self.w.statusBar().showMessage(f"Deleted take #{row + 1}", 4000)
+        self.w.update_actions()
+
+    def _clear_asked(self) -> None:
+        if self.takes and QMessageBox.question(self.w, "Clear takes", f"Delete all {len(self.takes)} takes?") \
+                == QMessageBox.StandardButton.Yes:
+            self.clear()
+
+    def clear(self) -> None:
+        if self.w.job is not None:
+            return
+        for take in self.takes:
+            self.store.delete(take)
+        self.takes.clear()
+        self.pane.clear_all()
+        self.w.take_vm.clear()
+        self.w.update_actions()
+
+    # ----- play and export --------------------------------------------------------------------------
+    def play(self, index: int | None = None) -> bool:
+        if not self.takes:
+            return False
+        take = self.takes[self.selected_index() if index is None else index]
+        if self.w.job is None:
+            self.w.take_vm.show_take(take)
+        if self.w.audio.play(take.wav, take.sample_rate):
+            return True
+        self.w.banner.show_message(self.w.audio.message or NO_DEVICE_MESSAGE, kind="info", topic="audio")
+        return False
+
+    def export(self, path, index: int = -1) -> Path:
+        from engine.audio.io import save_audio
+
+        if not self.takes:
+            raise BadInput("there is no take to export yet: speak something first")
+        try:
+            take = self.takes[index]
+        except (IndexError, TypeError):
+            raise BadInput(f"there is no take {index}: there are {len(self.takes)} takes") from None
+        path = Path(path).expanduser()
+        try:
+            save_audio(path, take.wav, take.sample_rate)
+        except OSError as exc:
+            raise BadInput(f"cannot write {path}: {exc.strerror or exc}") from None
+        s = self.w.settings
+        s.export_folder = str(path.resolve().parent)
+        s.export_format = path.suffix.lower().lstrip(".")
+        self.w.banner.clear("export")
+        self.w.statusBar().showMessage(f"Exported take to {path}", 6000)
+        return path
+
+    def export_dialog(self) -> None:
+        if not self.takes:
+            self.w.show_error("There is no take to export yet: speak something first.", kind="info", topic="export")
+            return
+        index = self.selected_index()
+        fmt = self.w.settings.export_format if self.w.settings.export_format in FILTERS else "wav"
+        start = str(Path(self.w.settings.export_folder) / f"take-{index + 1}.{fmt}")
+        order = [FILTERS[fmt]] + [f for k, f in FILTERS.items() if k != fmt]
+        path, chosen = QFileDialog.getSaveFileName(self.w, "Export take", start, ";;".join(order))
+        if not path:
+            return
+        if Path(path).suffix.lower() not in (".wav", ".flac", ".ogg"):
+            path += ".flac" if "FLAC" in chosen else ".wav"
+        folder = Path(path).expanduser().parent
+        if not folder.exists():
+            answer = QMessageBox.question(self.w, "Export take", f"The folder {folder} does not exist. Create it?")
+            if answer != QMessageBox.StandardButton.Yes:
+                return
+            try:
+                folder.mkdir(parents=True)
+            except OSError as exc:
+                self.w.show_error(f"cannot create {folder}: {exc.strerror or exc}", topic="export")
+                return
+        try:
+            self.export(path, index)
+        except BadInput as exc:
+            self.w.show_error(str(exc), topic="export")
