@@ -25,6 +25,7 @@ from engine.models.tacotron import Tacotron
 from engine.models.tacotron_config import TacotronConfig
 from engine.text import SymbolSet
 from engine.training.losses import guided_attention_loss, masked_l1, stop_loss, stop_targets
+from engine.training import events as ev
 from engine.training.recipe import LoopConfig, Recipe, load_train_config as _load_train_config
 
 
@@ -300,9 +301,9 @@ class TacotronRecipe(Recipe):
                    "diagonal_mass": round(diagonal_mass(align), 4),
                    "alignment_complete": alignment_complete(align), "stop_reached": stop_reached,
                    "frames": int(mel.shape[-1])}
-        events.write("val", step=step, **metrics)
-        events.write("alignment", step=step, path=str(png), text=it.utt.text)
-        events.write("sample", step=step, path=str(wav_path), text=it.utt.text)
+        events.write(ev.VAL, step=step, **metrics)
+        events.write(ev.ALIGNMENT, step=step, path=str(png), text=it.utt.text)
+        events.write(ev.SAMPLE, step=step, path=str(wav_path), text=it.utt.text)
         model.train()
         return metrics
 

@@ -10,7 +10,6 @@ DistributedDataParallel for every trained network when launched by torchrun. Fro
 
 from __future__ import annotations
 
-import math
 import os
 import signal
 import socket
@@ -20,12 +19,9 @@ from pathlib import Path
 import torch
 
 from engine.training.checkpoint import checkpoint_step, latest_checkpoint, load_checkpoint, save_checkpoint
+from engine.training import events as ev
 from engine.training.events import EventLog
 from engine.training.recipe import LoopConfig, Recipe  # noqa: F401 - LoopConfig re-exported
-
-
-class StopRequested(Exception):
-    pass
 
 
 class Trainer:
@@ -80,14 +76,14 @@ class Trainer:
         if ckpt is not None:
             state = load_checkpoint(ckpt, trained, optimizers)
             step, epoch, position = state["step"], state.get("epoch", 0), state.get("position", 0)
-            events.write("resume", step=step, checkpoint=str(ckpt))
+            events.write(ev.RESUME, step=step, checkpoint=str(ckpt))
         elif self.init_from is not None:
             init = Path(self.init_from)
             if (init / "state.json").exists():  # a checkpoint: the networks it holds, fresh optimizers
                 load_checkpoint(init, trained, None, restore_rng=False)
             else:  # a model bundle: weights of the exported network (the data's statistics are kept:
                 self.recipe.init_networks(trained, init)  # the bundle's were computed the same way)
-            events.write("init", checkpoint=str(init))
+            events.write(ev.INIT, checkpoint=str(init))
         wrapped = dict(trained)
         if self.distributed:
             ids = [self.device.index] if self.device.type == "cuda" else None
@@ -103,7 +99,7 @@ class Trainer:
                 old_handlers[sig] = signal.signal(sig, self.request_stop)
             except ValueError:  # not in the main thread
                 pass
-        events.write("start", step=step, max_steps=c.max_steps, recipe=self.recipe.name,
+        events.write(ev.START, step=step, max_steps=c.max_steps, recipe=self.recipe.name,
                      device=str(self.device), world_size=self.world, pid=os.getpid(), host=socket.gethostname(),
                      data=str(getattr(self.recipe, "data_dir", "")), preset=getattr(self.recipe, "preset", ""),
                      networks=sorted(trained), frozen=sorted(frozen), config=self.recipe.config_dict())
@@ -146,7 +142,7 @@ class Trainer:
                     scaler.update()
                     position = i + 1
                     if skipped:
-                        events.write("nan_skip", step=step, networks=list(skipped),
+                        events.write(ev.NAN_SKIP, step=step, networks=list(skipped),
                                      loss=scalars.get("loss", float("nan")))
                         if not grad_norms:
                             continue
@@ -159,7 +155,7 @@ class Trainer:
                         scalars = dict(scalars)
                         loss = scalars.pop("loss", float("nan"))
                         norm = grad_norms.get(self.recipe.export_network, next(iter(grad_norms.values()), 0.0))
-                        events.write("step", step=step, epoch=epoch, loss=loss, losses=scalars,
+                        events.write(ev.STEP, step=step, epoch=epoch, loss=loss, losses=scalars,
                                      grad_norm=norm, grad_norms=dict(grad_norms) if len(trained) > 1 else None,
                                      lr=self.lr_at(step), steps_per_s=round(sps, 4))
                     if self.is_main and step % c.val_every == 0:
@@ -180,7 +176,7 @@ class Trainer:
             latest = latest_checkpoint(self.run_dir)
             if latest is None or checkpoint_step(latest) != step:
                 self._save(trained, optimizers, step, epoch, position, last_val, events)
-        events.write("end", step=step, status=status)
+        events.write(ev.END, step=step, status=status)
         events.close()
         if self.distributed:
             torch.distributed.barrier()
@@ -193,4 +189,4 @@ class Trainer:
                                 "recipe": self.recipe.name, "export_network": self.recipe.export_network,
                                 "metrics": metrics},
                                keep_last=self.recipe.loop.keep_last)
-        events.write("checkpoint", step=step, path=str(path))
+        events.write(ev.CHECKPOINT, step=step, path=str(path))
