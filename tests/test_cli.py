@@ -1,4 +1,4 @@
-"""The command line: every CONTRACT command has help; bad input is one line on stderr and exit 2."""
+"""The command line (docs/commands.md): every command has help; bad input is one line on stderr and exit 2."""
 
 import json
 import subprocess
@@ -96,13 +96,46 @@ def test_train_on_unknown_layout_is_bad_input(tmp_path):
     assert not (tmp_path / "run" / "checkpoints").exists()
 
 
-def test_unbuilt_commands_say_so(tmp_path, speech_wav):
-    assert_bad_input(prufrock("convert", speech_wav, "-o", tmp_path / "c.wav"), "not built")
-    assert_bad_input(prufrock("train", "wavenet", "--data", tmp_path, "--out", tmp_path / "r"), "not built")
+def test_convert_bad_input(tmp_path, speech_wav):
+    assert_bad_input(prufrock("convert", tmp_path / "missing.wav", "-o", tmp_path / "c.wav"), "not found")
+    assert_bad_input(prufrock("convert", speech_wav, "-o", tmp_path / "c.wav", "--model", "no-such-converter"),
+                     "unknown model")
+    assert not (tmp_path / "c.wav").exists()
 
 
-def test_models_list_json():
-    proc = prufrock("models", "list", "--json")
-    assert proc.returncode == 0
-    rows = json.loads(proc.stdout)
-    assert isinstance(rows, list)
+def test_unbuilt_kinds_say_so(tmp_path, capsys):
+    """A kind in the table whose package is not written yet: `train` says so in one line, exit 2."""
+    from engine import kinds
+    from engine.cli import main
+
+    kinds.register(kinds.Kind(name="notyet", role="vocoder", summary="a kind whose package is not written",
+                              config="engine.models.notyet.config:NotYetConfig",
+                              builder="engine.models.notyet.model:NotYet",
+                              recipe="engine.models.notyet.recipe:NotYetRecipe"))
+    try:
+        assert not kinds.get("notyet").trainable and "notyet" not in kinds.recipe_names()
+        code = main(["train", "notyet", "--data", str(tmp_path), "--out", str(tmp_path / "r")])
+    finally:
+        kinds.unregister("notyet")
+    err = capsys.readouterr().err
+    assert code == 2 and "not built" in err and len(err.strip().splitlines()) == 1, err
+    assert not (tmp_path / "r").exists()
+
+
+def test_models_list_json(tiny_voice, tmp_path):
+    import os
+    import shutil
+
+    user = tmp_path / "userdata"
+    shutil.copytree(tiny_voice, user / "models" / "my-voice")
+    env = dict(os.environ, PRUFROCK_DATA_DIR=str(user))
+    proc = subprocess.run([sys.executable, "-m", "engine", "models", "list", "--json"], capture_output=True,
+                          text=True, timeout=180, env=env)
+    assert proc.returncode == 0, proc.stderr
+    rows = {r["name"]: r for r in json.loads(proc.stdout)}
+    default = rows["default"]  # the bundled default voice
+    assert default["kind"] == "tacotron" and default["source"] == "bundled"
+    assert 1 < default["size_mb"] < 100 and default["summary"]
+    mine = rows["my-voice"]  # a user-installed model, from the user data folder
+    assert mine["kind"] == "tacotron" and mine["source"] == "user" and mine["summary"] == "tiny"
+    assert mine["size_mb"] > 0 and mine["path"] == str(user / "models" / "my-voice")

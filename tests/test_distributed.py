@@ -12,7 +12,11 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from engine.training.checkpoint import latest_checkpoint, list_checkpoints, load_checkpoint
+from engine.training import checkpoint as checkpoint_module
+from engine.training.checkpoint import (checkpoint_step, latest_checkpoint, list_checkpoints, load_checkpoint,
+                                        save_checkpoint)
+from engine.training.tacotron_recipe import TacotronRecipe, preset
+from engine.training.trainer import Trainer
 
 
 def test_kill_9_during_checkpoint_writes_leaves_a_loadable_checkpoint(tmp_path):
@@ -41,27 +45,66 @@ def test_kill_9_during_checkpoint_writes_leaves_a_loadable_checkpoint(tmp_path):
         opt = torch.optim.Adam(model.parameters())
         state = load_checkpoint(ckpt, model, opt)
         assert state["step"] >= 1
-    # Unfinished writes are hidden temp folders, never a complete-looking checkpoint.
-    assert all(p.name.startswith("step_") for p in list_checkpoints(tmp_path))
+        assert float(opt.state_dict()["state"][0]["step"]) == 1  # the optimizer came back too
+        # Whatever the kill interrupted is a hidden `.tmp-*` folder (or an older checkpoint being
+        # pruned), never a newer step_ folder that the listing has to hide.
+        listed = list_checkpoints(tmp_path)
+        for p in (tmp_path / "checkpoints").iterdir():
+            if p not in listed:
+                assert p.name.startswith(".") or checkpoint_step(p) < checkpoint_step(listed[-1]), p.name
 
 
-def test_two_ranks_over_gloo_produce_the_same_kind_of_checkpoint(multispeaker_corpus, tmp_path):
+def test_a_write_that_dies_half_way_leaves_only_a_hidden_folder(tmp_path, monkeypatch):
+    nets = {"generator": torch.nn.Linear(3, 3), "discriminator": torch.nn.Linear(3, 1)}
+    save_checkpoint(tmp_path, 1, nets, None, {"config": {}})
+    real_save, calls = checkpoint_module.save_file, []
+
+    def dies_on_the_second_file(tensors, path, *a, **k):
+        calls.append(path)
+        if len(calls) == 2:
+            raise OSError("disk full")
+        return real_save(tensors, path, *a, **k)
+
+    monkeypatch.setattr(checkpoint_module, "save_file", dies_on_the_second_file)
+    with pytest.raises(OSError):
+        save_checkpoint(tmp_path, 2, nets, None, {"config": {}})
+    assert [p.name for p in list_checkpoints(tmp_path)] == ["step_0000001"]
+    visible = sorted(p.name for p in (tmp_path / "checkpoints").iterdir() if not p.name.startswith("."))
+    assert visible == ["step_0000001"]  # the half-written step 2 is hidden (or cleaned up)
+    assert len(calls) == 2
+
+
+def test_two_ranks_over_gloo_average_their_gradients(multispeaker_corpus, tmp_path):
     env = dict(os.environ, OMP_NUM_THREADS="1", PRUFROCK_CACHE_DIR=str(tmp_path / "cache"))
     common = ["train", "tacotron", "--data", str(multispeaker_corpus), "--preset", "tiny", "--max-steps", "2",
               "--device", "cpu"]
-    single = subprocess.run([sys.executable, "-m", "engine", *common, "--out", str(tmp_path / "one")],
-                            env=env, capture_output=True, text=True, timeout=300)
-    assert single.returncode == 0, single.stderr[-2000:]
     double = subprocess.run([sys.executable, "-m", "engine", *common, "--out", str(tmp_path / "two"),
                              "--nproc", "2"], env=env, capture_output=True, text=True, timeout=300)
     assert double.returncode == 0, double.stderr[-2000:]
     start = [json.loads(l) for l in (tmp_path / "two" / "events.jsonl").read_text().splitlines()][0]
     assert start["type"] == "start" and start["world_size"] == 2
-    one = load_file(str(latest_checkpoint(tmp_path / "one") / "model.safetensors"))
-    two = load_file(str(latest_checkpoint(tmp_path / "two") / "model.safetensors"))
-    assert one.keys() == two.keys()
-    assert all(one[k].shape == two[k].shape for k in one)
     assert latest_checkpoint(tmp_path / "two").name == "step_0000002"
+    two = load_file(str(latest_checkpoint(tmp_path / "two") / "model.safetensors"))
+
+    # Rank 0 alone, without DistributedDataParallel: the same two steps on its own shard, replayed in
+    # this process (same preset, seed, features and one thread). DDP averages in rank 1's gradients,
+    # which come from other utterances, so rank 0's weights must differ from this.
+    class Rank0Alone(TacotronRecipe):
+        def train_batches(self, epoch, rank, world):
+            return super().train_batches(epoch, 0, 2)
+
+    cfg = preset("tiny")
+    cfg.loop.max_steps = 2
+    cfg.feature_cache = str(tmp_path / "cache")
+    recipe = Rank0Alone(cfg, multispeaker_corpus, log=lambda msg: None)
+    shards = [TacotronRecipe.train_batches(recipe, 0, rank, 2) for rank in (0, 1)]
+    assert shards[0] and not set(shards[0][0]) & set(shards[1][0])  # the ranks see different utterances
+    Trainer(recipe, tmp_path / "alone", device="cpu").run()
+    alone = load_file(str(latest_checkpoint(tmp_path / "alone") / "model.safetensors"))
+    assert alone.keys() == two.keys()
+    params = [name for name, _ in recipe.build(torch.device("cpu")).named_parameters()]  # not BN statistics
+    gap = max(float((two[k] - alone[k]).abs().max()) for k in params)
+    assert gap > 1e-5, "rank 0 trained as if alone: its gradients were not averaged with rank 1's"
 
 
 def test_sigterm_stops_gracefully_and_resume_continues(multispeaker_corpus, tmp_path):

@@ -39,16 +39,28 @@ def test_same_seed_same_output_other_seed_differs(tiny_bundle):
 def test_stream_equals_batch(tiny_bundle):
     synth = Synthesizer(tiny_bundle, device="cpu", seed=3)
     batch = synth.synthesize(TEXT)
-    chunks, done = [], []
-    for event in synth.stream(TEXT, chunk_steps=4):
-        (chunks if isinstance(event, ChunkEvent) else done).append(event)
+    events = list(synth.stream(TEXT, chunk_steps=4))
+    chunks = [e for e in events if isinstance(e, ChunkEvent)]
+    done = [e for e in events if isinstance(e, SegmentDone)]
     assert len(done) == 2 and len(chunks) > 4
     for seg_done, seg_batch in zip(done, batch.segments):
         np.testing.assert_allclose(seg_done.result.mel, seg_batch.mel, atol=1e-3)
         np.testing.assert_allclose(seg_done.result.alignment, seg_batch.alignment, atol=1e-4)
-    # The live chunks are the pre-postnet frames of the final result, in order.
-    seg0 = np.concatenate([c.mel for c in chunks if c.segment == 0], axis=-1)
-    assert seg0.shape[-1] >= done[0].result.mel.shape[-1]
+    # Sentence by sentence: all of sentence 0's chunks, its SegmentDone, then sentence 1's.
+    order = [(e.segment, 0) if isinstance(e, ChunkEvent) else (e.result.index, 1) for e in events]
+    assert order == sorted(order) and order[-1] == (1, 1)
+    # The live chunks are the pre-postnet frames of the final result, in order: joined and put
+    # through the postnet they give the final mel, and their alignment rows are its alignment.
+    r = synth.cfg.r
+    for seg in done:
+        res = seg.result
+        live = np.concatenate([c.mel for c in chunks if c.segment == res.index], axis=-1)
+        steps = res.alignment.shape[0]
+        assert live.shape[-1] >= steps * r
+        post = synth.model.postprocess(torch.from_numpy(live[:, : steps * r])[None])[0].numpy()
+        np.testing.assert_allclose(post, res.mel, atol=1e-4)
+        live_align = np.concatenate([c.alignment for c in chunks if c.segment == res.index], axis=0)
+        np.testing.assert_allclose(live_align[:steps, : res.alignment.shape[1]], res.alignment, atol=1e-6)
 
 
 def test_cancel_stops_within_one_chunk(tiny_bundle):

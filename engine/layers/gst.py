@@ -5,6 +5,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from engine.layers.masks import sequence_mask
+
 from engine.layers.rnn import run_packed
 
 
@@ -29,7 +31,11 @@ class ReferenceEncoder(nn.Module):
 
     def forward(self, mel: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
         x = mel.unsqueeze(1)  # (B, 1, n_mels, T)
+        valid = lengths
         for conv in self.convs:
+            if valid is not None:  # padded frames are zero before every conv, as a lone clip's padding is
+                x = x * sequence_mask(valid.to(x.device), x.shape[-1]).to(x.dtype)[:, None, None, :]
+                valid = (valid - 1) // 2 + 1
             x = conv(x)
         B, C, F_, T = x.shape
         x = x.permute(0, 3, 1, 2).reshape(B, T, C * F_)

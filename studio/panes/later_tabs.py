@@ -1,5 +1,5 @@
 """The voice-conversion tab. Its feature arrives in a later version: the widgets are here (the names of
-CONTRACT.md) but disabled, each saying so in its tooltip. Nothing pretends to work.
+docs/studio.md) but disabled, each saying so in its tooltip. Nothing pretends to work.
 
 The training tab is real now (studio/panes/training_tab.py); it is re-exported here for old imports."""
 
