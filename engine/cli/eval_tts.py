@@ -21,7 +21,10 @@ def add_parser(esub) -> None:
     t.add_argument("--teacher", default=None,
                    help="system voice whose renderings give the reference WER (default: the model card's "
                    "teacher, 'slt' for the default voice); 'none' to skip")
-    t.add_argument("--vocoder", default="griffinlim", help="vocoder for --asr")
+    t.add_argument("--vocoder", default="griffinlim", help="vocoder for --asr (and --polish)")
+    t.add_argument("--polish", nargs="?", const="auto", default=None, metavar="POLISHER",
+                   help="compare with and without the GAN polisher (the voice's own, or NAME/DIR): GV gap, "
+                   "MCD-DTW, DNSMOS and WER side by side")
     t.add_argument("--seed", type=SEED, default=0)
     add_device(t)
     t.add_argument("--json", action="store_true", help="print one JSON object")
@@ -41,6 +44,8 @@ def run_tts(args) -> int:
     sentences = [(p.id, p.text) for p in prompts]
     if args.limit:
         sentences = sentences[: args.limit]
+    if args.polish:
+        return run_polish(args, sentences)
     synth = Synthesizer(args.model, device=args.device, seed=args.seed)
     teacher = args.teacher
     if teacher is None:
@@ -60,4 +65,19 @@ def run_tts(args) -> int:
     else:
         for k, v in report["overall"].items():
             print(f"{k:>24}: {v}")
+    return 0
+
+
+def run_polish(args, sentences) -> int:
+    from engine.models.polisher.evaluate import evaluate_polisher
+
+    teacher = None if args.teacher == "none" else args.teacher
+    report = evaluate_polisher(None if args.polish == "auto" else args.polish, partner=args.model,
+                               sentences=sentences, limit=args.limit or 10, vocoder=args.vocoder, asr=args.asr,
+                               teacher=teacher, device=args.device, seed=args.seed)
+    if args.json:
+        print_json(report)
+    else:
+        for k, v in report["overall"].items():
+            print(f"{k:>28}: {v}")
     return 0

@@ -46,7 +46,10 @@ NAN_SKIP = "nan_skip"
 """A step skipped because a loss or gradient was not finite: step, networks, loss."""
 END = "end"
 """The segment ends: step, status ("finished" or "stopped")."""
-TYPES = (START, RESUME, INIT, STEP, VAL, ALIGNMENT, SAMPLE, CHECKPOINT, NAN_SKIP, END)
+IMAGE = "image"
+"""A validation image: step, path (PNG, with a .npy of the same name beside it), text, caption."""
+
+TYPES = (START, RESUME, INIT, STEP, VAL, ALIGNMENT, SAMPLE, CHECKPOINT, NAN_SKIP, END, IMAGE)
 
 LOG_NAME = "events.jsonl"
 

@@ -1,0 +1,120 @@
+"""Training pairs of a polisher: (the partner's teacher-forced mel, the ground-truth mel), frame-aligned.
+
+The partner runs once over its own corpus with teacher forcing (its forward pass on the ground-truth
+frames); its mels are cached as .npy files (never pickles) under a folder named by a digest of the
+partner's config and weights, so a retrained partner never reuses stale mels.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+
+from engine.bundle import Bundle
+from engine.data.cache import atomic_save_npy
+from engine.data.utterance import Utterance
+from engine.errors import BadInput
+
+
+def partner_digest(bundle: Bundle) -> str:
+    """A short hash of the partner's config and its weights file (size, mtime)."""
+    st = os.stat(bundle.path / "model.safetensors")
+    blob = json.dumps(bundle.config, sort_keys=True) + f"\0{st.st_size}\0{st.st_mtime_ns}"
+    return hashlib.sha1(blob.encode()).hexdigest()[:12]
+
+
+def _safe(name: str) -> str:
+    return "".join(c if c.isalnum() or c in "._-" else "_" for c in name) or "_"
+
+
+class PartnerMels:
+    """Teacher-forced mels of one partner model, cached as ROOT/<digest>/<speaker>/<id>.npy."""
+
+    def __init__(self, bundle: Bundle, model: torch.nn.Module, root: Path, log: Callable[[str], None] = print):
+        if bundle.kind != "tacotron":
+            raise BadInput(f"polisher training needs a tacotron partner (teacher forcing); {bundle.name} is a "
+                           f"{bundle.kind} model, which this version cannot teacher-force")
+        from engine.text import SymbolSet
+
+        self.bundle, self.model, self.log = bundle, model, log
+        self.dir = Path(root) / partner_digest(bundle)
+        self.symbols = SymbolSet.from_dict(model.cfg.symbols)
+        self.speakers = list(model.cfg.speakers)
+
+    def path(self, utt: Utterance) -> Path:
+        return self.dir / _safe(utt.speaker) / f"{_safe(utt.id)}.npy"
+
+    def get(self, utts: list[Utterance], gt_mels: list[torch.Tensor], batch_size: int = 16) -> list[np.ndarray]:
+        """Denormalised log-mels (n_mels, T_i), one per utterance, frame-aligned with gt_mels."""
+        out: list[np.ndarray | None] = [None] * len(utts)
+        todo = []
+        for i, u in enumerate(utts):
+            p = self.path(u)
+            if p.exists():
+                try:
+                    m = np.load(p, allow_pickle=False)
+                    if m.shape == tuple(gt_mels[i].shape):
+                        out[i] = m
+                        continue
+                except (OSError, ValueError, EOFError):
+                    pass
+            todo.append(i)
+        if todo:
+            self.log(f"partner {self.bundle.name}: teacher-forcing {len(todo)} utterances "
+                     f"({len(utts) - len(todo)} cached in {self.dir})")
+            todo.sort(key=lambda i: gt_mels[i].shape[-1])
+            for b in range(0, len(todo), batch_size):
+                idx = todo[b: b + batch_size]
+                mels = self._teacher_forced([utts[i] for i in idx], [gt_mels[i] for i in idx])
+                for i, m in zip(idx, mels):
+                    atomic_save_npy(self.path(utts[i]), m)
+                    out[i] = m
+        return out  # type: ignore[return-value]
+
+    @torch.no_grad()
+    def _teacher_forced(self, utts: list[Utterance], gt: list[torch.Tensor]) -> list[np.ndarray]:
+        model = self.model
+        r = model.cfg.r
+        ids = [torch.tensor(self.symbols.encode(u.text), dtype=torch.long) for u in utts]
+        B = len(utts)
+        T = max(m.shape[-1] for m in gt)
+        T = (T + r - 1) // r * r
+        symbols = torch.zeros(B, max(len(x) for x in ids), dtype=torch.long)
+        mels = torch.zeros(B, gt[0].shape[0], T)
+        for i, (x, m) in enumerate(zip(ids, gt)):
+            symbols[i, : len(x)] = x
+            norm = model.normalize(m.float())
+            mels[i, :, : m.shape[-1]] = norm
+            mels[i, :, m.shape[-1]:] = norm[:, -1:]
+        sym_lens = torch.tensor([len(x) for x in ids])
+        mel_lens = torch.tensor([m.shape[-1] for m in gt])
+        speakers = None
+        if len(self.speakers) > 1:
+            speakers = torch.tensor([self.speakers.index(u.speaker) for u in utts])
+        out = model(symbols, sym_lens, mels, mel_lens, speakers)
+        pred = model.denormalize(out["mel_post"])
+        return [pred[i, :, : m.shape[-1]].float().numpy().astype(np.float32) for i, m in enumerate(gt)]
+
+
+def speech_frames(log_mel: np.ndarray, silence_db: float) -> np.ndarray:
+    """(n_mels, T) log-mel -> (T,) bool: frames within `silence_db` of the loudest frame."""
+    loud = np.log(np.exp(log_mel.astype(np.float64)).sum(axis=0) + 1e-12)  # ln of the frame's mel magnitude sum
+    db = loud * (20.0 / np.log(10.0))
+    return db > db.max() - silence_db
+
+
+def crop_starts(speech: np.ndarray, crop: int, min_fraction: float) -> np.ndarray:
+    """Start frames s of crops [s, s + crop) inside the utterance with >= min_fraction speech frames."""
+    T = len(speech)
+    if T < crop:
+        return np.zeros(0, dtype=np.int64)
+    c = np.concatenate([[0], np.cumsum(speech.astype(np.int64))])
+    starts = np.arange(T - crop + 1)
+    frac = (c[starts + crop] - c[starts]) / crop
+    return starts[frac >= min_fraction]
