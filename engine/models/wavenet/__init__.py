@@ -1,0 +1,1 @@
+"""WaveNet vocoder: config, model, training recipe, generation (naive, cached, folded), inference adapter."""

@@ -1,0 +1,64 @@
+"""The per-sample loop of cached WaveNet generation as one TorchScript function.
+
+Lean on purpose: every buffer (queues, gate pre-activations, gate outputs, classes) is preallocated by
+the caller and written in place through views made once per utterance, so a layer costs 6 tensor
+operations (2 addmm into the gate buffer, tanh, sigmoid, their product, the residual addmm written
+straight into the next layer's queue). Measured on the 2-core CPU at batch 1: ~1.7x faster than the same loop in eager Python.
+"""
+
+from __future__ import annotations
+
+from typing import List
+
+import torch
+
+_SCRIPTED = None
+
+
+def run_block(gates: torch.Tensor, qv: List[List[torch.Tensor]], dil: List[int], past: List[torch.Tensor],
+              now: List[torch.Tensor], res: List[torch.Tensor], H: List[torch.Tensor], Ha: List[torch.Tensor],
+              Hb: List[torch.Tensor], Ta: List[torch.Tensor], Sb: List[torch.Tensor], Zl: List[torch.Tensor],
+              Z: torch.Tensor, skip: torch.Tensor, skip_bias: torch.Tensor, w1: torch.Tensor, b1: torch.Tensor,
+              w2: torch.Tensor, b2: torch.Tensor, embed: torch.Tensor, prev: torch.Tensor, u: torch.Tensor,
+              out: torch.Tensor, t0: int, t1: int, scale: float, temperature: float) -> torch.Tensor:
+    """Generate samples t0..t1-1 of every row.
+
+    gates (t1 - t0, L, B, 2G): gate offsets; qv[l][i]: slot i of layer l's ring of dil[l] + 1 inputs
+    (B, R) - the input of time t is written to slot t % (d + 1), the one of t - d read from (t + 1) % (d + 1);
+    H[l] (B, 2G) with halves Ha[l], Hb[l]; Ta[l], Sb[l] (B, G) scratch; Zl[l] = Z[:, l] (B, G) gate
+    outputs, Z (B, L, G); prev (B,) the last class; u (T, B, 1) uniforms; out (T, B, 1) classes
+    (written). Returns the last class (B,)."""
+    L = len(past)
+    B = Z.shape[0]
+    Q = w2.shape[1]
+    flat = Z.view(B, -1)
+    for t in range(t0, t1):
+        g = gates[t - t0].unbind(0)
+        x = torch.index_select(embed, 0, prev, out=qv[0][t % (dil[0] + 1)])
+        for l in range(L):
+            h = H[l]
+            torch.addmm(g[l], qv[l][(t + 1) % (dil[l] + 1)], past[l], out=h)  # the input of t - dil[l]
+            h.addmm_(x, now[l])
+            torch.mul(torch.tanh(Ha[l], out=Ta[l]), torch.sigmoid(Hb[l], out=Sb[l]), out=Zl[l])
+            if l < L - 1:  # the next layer's input goes straight into its queue
+                x = torch.addmm(x, Zl[l], res[l], beta=scale, out=qv[l + 1][t % (dil[l + 1] + 1)])
+        s = torch.addmm(skip_bias, flat, skip).relu_()
+        hid = torch.addmm(b1, s, w1).relu_()
+        logits = torch.addmm(b2, hid, w2)
+        if temperature != 1.0:
+            logits = logits / temperature
+        cdf = torch.softmax(logits, dim=-1).cumsum_(-1)
+        c = torch.searchsorted(cdf, u[t], out=out[t]).clamp_(max=Q - 1)
+        prev = c.view(B)
+    return prev
+
+
+def scripted():
+    """run_block compiled by TorchScript (once per process), or the Python function if scripting fails."""
+    global _SCRIPTED
+    if _SCRIPTED is None:
+        try:
+            _SCRIPTED = torch.jit.script(run_block)
+        except Exception:  # noqa: BLE001 - e.g. a torch build without TorchScript: eager is correct too
+            _SCRIPTED = run_block
+    return _SCRIPTED
