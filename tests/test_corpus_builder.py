@@ -86,3 +86,72 @@ def test_cli_corpus_build_sample(tmp_path):
     summary = json.loads(proc.stdout)
     assert summary["rendered"] == 3
     assert len((out / "metadata.csv").read_text().splitlines()) == 3
+
+
+# ----- more voices, recording conditions, merged builds (voice conversion corpora) -----------------
+def test_voice_specs_cover_festival_flite_and_espeak():
+    assert parse_voice("slt").speaker == "slt" and parse_voice("festival:ked").speaker == "ked"
+    assert parse_voice("flite:awb").speaker == "flite-awb" and parse_voice("flite:kal16").engine == "flite"
+    assert parse_voice("espeak:en-gb+f4").speaker == "espeak-en-gb-f4"
+    assert parse_voice("espeak").speaker == "espeak"
+    with pytest.raises(BadInput, match="flite"):
+        parse_voice("flite:nobody")
+
+
+def test_augmentation_draws_are_recorded_deterministic_and_measurable():
+    import numpy as np
+
+    from engine.data.augment import active_power, apply_augment, augment_for
+    from engine.data.corpus_builder import style_for
+
+    draws = [augment_for(0, "flite-awb", f"arctic_a{i:04d}") for i in range(200)]
+    assert draws[0] == augment_for(0, "flite-awb", "arctic_a0000")
+    snrs = [d["snr"] for d in draws if "snr" in d]
+    assert 60 < len(snrs) < 140 and min(snrs) >= 15 and max(snrs) <= 30
+    assert any("rt60" in d for d in draws) and any("lowpass" in d for d in draws)
+    assert all(-20 <= d["gain"] <= -1 for d in draws)
+    settings = CorpusSettings(prosody=True, augment=True, clean=["slt"])
+    assert style_for(settings, "slt", "arctic_a0001") == {}
+    assert {"pitch", "rate", "gain"} <= set(style_for(settings, "flite-awb", "arctic_a0001"))
+    # The noise really is at the drawn SNR, and the level at the drawn peak.
+    sr = 16000
+    t = np.arange(sr * 2) / sr
+    tone = (0.5 * np.sin(2 * np.pi * 220 * t) * (np.sin(2 * np.pi * 2 * t) > 0)).astype(np.float32)
+    noisy = apply_augment(tone, sr, {"snr": 20.0}, seed=1)
+    snr = 10 * np.log10(active_power(tone, sr) / np.mean((noisy - tone) ** 2))
+    assert abs(snr - 20.0) < 1.5
+    quiet = apply_augment(tone, sr, {"gain": -12.0}, seed=1)
+    assert abs(20 * np.log10(np.abs(quiet).max()) + 12.0) < 0.1
+    muffled = apply_augment(tone + np.sin(2 * np.pi * 6000 * t).astype(np.float32) * 0.3, sr, {"lowpass": 3400.0})
+    spec = np.abs(np.fft.rfft(muffled))
+    assert spec[6000 * 2] < 0.01 * spec[220 * 2]
+
+
+@pytest.mark.skipif(shutil.which("flite") is None, reason="flite is not installed")
+def test_merged_builds_keep_earlier_voices_and_record_conditions(tmp_path):
+    out = tmp_path / "vc"
+    build_corpus(out, voices=["espeak"], limit=3, jobs=1, prosody=True, augment=True, clean=["espeak"],
+                 progress=lambda done, note: None)
+    second = build_corpus(out, voices=["flite:awb"], limit=3, jobs=1, prosody=True, augment=True,
+                          clean=["espeak"], progress=lambda done, note: None)
+    assert second["rendered"] == 3 and second["failed"] == 0
+    utts = read_corpus(out)
+    assert sorted({u.speaker for u in utts}) == ["espeak", "flite-awb"] and len(utts) == 6
+    assert all(u.style == {} for u in utts if u.speaker == "espeak")
+    assert all("gain" in u.style for u in utts if u.speaker == "flite-awb")
+    settings = json.loads((out / "corpus.json").read_text())
+    assert settings["voices"] == ["espeak:en-us", "flite:awb"] and settings["augment"] is True
+    with pytest.raises(BadInput, match="augment"):
+        build_corpus(out, voices=["flite:awb"], limit=3, prosody=True, augment=False, clean=["espeak"])
+
+
+@pytest.mark.skipif(shutil.which("festival") is None, reason="festival is not installed")
+def test_festival_renders_a_batch_in_one_process(tmp_path):
+    voice = parse_voice("ked")
+    if not voice.available():
+        pytest.skip("festvox-kdlpc16k is not installed")
+    items = [("Hello there.", tmp_path / "a.wav"), ('He said "yes" twice.', tmp_path / "b.wav")]
+    voice.render_many(items)
+    import soundfile as sf
+
+    assert all(sf.info(str(p)).frames > 4000 for _, p in items)

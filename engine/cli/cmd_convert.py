@@ -1,26 +1,65 @@
-"""`prufrock convert SRC -o OUT.wav`: voice conversion of a recording."""
+"""`prufrock convert SRC -o OUT.wav`: voice conversion of a recording into the converter's target voice."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
-from engine.cli.common import add_common
-from engine.errors import NotBuiltYet
+from engine.cli.common import add_common, check_output_path, print_json
 
-HELP = "voice conversion of a recording (not built yet)"
+HELP = "voice conversion of a recording into the default voice"
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("convert", help=HELP, description="Convert a recording (any format soundfile reads) "
-                       "into another voice. The conversion models arrive in a later version.")
+    p = sub.add_parser("convert", help=HELP, description="Convert a recording (any format soundfile reads, any "
+                       "sample rate, mono or multichannel, any length: long recordings are split at pauses and "
+                       "joined) into the converter's target voice, with the same words.")
     p.add_argument("source", type=Path, help="the recording to convert")
     p.add_argument("-o", "--output", type=Path, default=Path("converted.wav"), help="output .wav or .flac")
-    add_common(p, model_help="conversion model NAME or DIR")
-    p.set_defaults(func=run)
+    add_common(p, model_help="conversion model NAME or DIR (default: the bundled default-vc)")
+    p.add_argument("--alignment-png", type=Path, default=None, help="save the attention alignment image")
+    p.set_defaults(func=run, model=None)
 
 
 def run(args) -> int:
-    from engine.audio.io import load_audio
+    check_output_path(args.output)
 
-    load_audio(args.source)  # a bad recording is reported as such first
-    raise NotBuiltYet("'prufrock convert' is not built yet in this version: voice conversion models arrive later")
+    import torch
+
+    from engine.audio.io import load_audio, save_audio
+    from engine.inference.pipeline import Pipeline
+    from engine.inference.polisher import load_polisher
+    from engine.inference.vocoder import load_vocoder
+    from engine.models.vc.adapter import ConverterSource, ConvertRequest
+
+    load_audio(args.source)  # a bad recording is reported as such before any model loads
+    torch.manual_seed(args.seed)
+    source = ConverterSource(args.model or "default-vc", device=args.device, seed=args.seed)
+    request = ConvertRequest(args.source)
+    source.prepare(request)  # silent or speechless input fails before decoding
+    vocoder = load_vocoder(args.vocoder, source.audio, device=source.device)
+    polisher = load_polisher(source.name, device=source.device) if args.polish else None
+    take = Pipeline(source, vocoder, polisher).render(request)  # reuses the segments prepared above
+    save_audio(args.output, take.wav, take.sample_rate)
+    if args.alignment_png is not None:
+        import numpy as np
+
+        from engine.alignment import save_alignment_png
+
+        aligns = [s.alignment for s in take.segments]
+        full = np.zeros((sum(a.shape[0] for a in aligns), sum(a.shape[1] for a in aligns)), dtype=np.float32)
+        r0 = c0 = 0
+        for a in aligns:
+            full[r0 : r0 + a.shape[0], c0 : c0 + a.shape[1]] = a
+            r0, c0 = r0 + a.shape[0], c0 + a.shape[1]
+        save_alignment_png(args.alignment_png, full)
+    if args.json:
+        summary = take.summary(str(args.output))
+        summary["source"] = str(args.source)
+        print_json(summary)
+    else:
+        ok = all(s.alignment_complete for s in take.segments)
+        print(f"{args.output}: {take.duration_s:.2f} s from {len(take.segments)} segment(s), RTF {take.rtf:.3f} on "
+              f"{take.device}" + ("" if ok else " (warning: a segment did not align completely)"), file=sys.stderr)
+    return 0
+

@@ -7,8 +7,10 @@ Output layout (read back by `engine.data.layouts`):
     DIR/wavs/SPEAKER/ID.wav      mono PCM-16 at the corpus sample rate
 
 Every voice reads every prompt, so the corpus is parallel across speakers (same ids). STYLE records
-the per-utterance prosody variation as `pitch=+1.50;rate=1.08` (semitones; tempo factor). Building
-is resumable: finished files are skipped, and each file is written atomically.
+the per-utterance prosody variation as `pitch=+1.50;rate=1.08` (semitones; tempo factor) and, with
+`augment`, the recording conditions of `engine.data.augment` (`snr=21.3;rt60=0.250;lowpass=3400;gain=-9.5`).
+Speakers listed in `clean` (a conversion target) get neither. Building is resumable: finished files
+are skipped, and each file is written atomically.
 """
 
 from __future__ import annotations
@@ -36,6 +38,10 @@ from engine.fsutil import atomic_write_json, atomic_write_text
 from engine.paths import ARCTIC_PROMPTS
 
 
+CHUNK_SIZE = 20
+"""Prompts per festival process (its start-up costs more than rendering a sentence)."""
+
+
 @dataclass
 class CorpusSettings:
     sample_rate: int = 16000
@@ -50,6 +56,22 @@ class CorpusSettings:
     """Tempo factor range (uniform; >1 is faster)."""
     seed: int = 0
     """Seed of the per-utterance prosody draws."""
+    augment: bool = False
+    """Vary recording conditions per utterance (noise, reverb, band limit, level; engine.data.augment)."""
+    clean: list[str] = field(default_factory=list)
+    """Speakers rendered clean: no prosody and no augmentation (e.g. a conversion target)."""
+
+
+def style_for(settings: CorpusSettings, speaker: str, uid: str) -> dict:
+    """Everything varied on one utterance: prosody plus recording conditions."""
+    if speaker in settings.clean:
+        return {}
+    style = prosody_for(settings, speaker, uid)
+    if settings.augment:
+        from engine.data.augment import augment_for
+
+        style.update(augment_for(settings.seed, speaker, uid))
+    return style
 
 
 def prosody_for(settings: CorpusSettings, speaker: str, uid: str) -> dict:
@@ -66,7 +88,16 @@ def prosody_for(settings: CorpusSettings, speaker: str, uid: str) -> dict:
 
 
 def style_string(style: dict) -> str:
-    return ";".join(f"{k}={v:+.2f}" if k == "pitch" else f"{k}={v:.3f}" for k, v in style.items())
+    def fmt(k, v):
+        if k == "pitch":
+            return f"{k}={v:+.2f}"
+        if k in ("snr", "gain"):
+            return f"{k}={v:.1f}"
+        if k in ("lowpass", "highpass"):
+            return f"{k}={v:.0f}"
+        return f"{k}={v:.3f}"
+
+    return ";".join(fmt(k, v) for k, v in style.items())
 
 
 def _apply_prosody(src: Path, dst: Path, style: dict) -> None:
@@ -80,19 +111,47 @@ def _apply_prosody(src: Path, dst: Path, style: dict) -> None:
 
 def render_one(voice: SystemVoice, prompt: Prompt, out_wav: Path, settings: CorpusSettings) -> dict:
     """Render one prompt with one voice to `out_wav`; returns its style dict."""
-    style = prosody_for(settings, voice.speaker, prompt.id)
     with tempfile.TemporaryDirectory(prefix="prufrock-render-") as tmp:
         raw = Path(tmp) / "raw.wav"
         voice.render(prompt.text, raw)
-        if style:
-            varied = Path(tmp) / "varied.wav"
-            _apply_prosody(raw, varied, style)
-            raw = varied
-        wav, _ = load_audio(raw, settings.sample_rate)
-        peak = float(np.abs(wav).max()) or 1.0
-        if peak > 0.99:
-            wav = wav * (0.99 / peak)
-        save_audio(out_wav, wav, settings.sample_rate)
+        return _finish(voice, prompt, raw, out_wav, settings)
+
+
+def render_chunk(voice: SystemVoice, items: list[tuple[Prompt, Path]], settings: CorpusSettings) -> list[str]:
+    """Render several prompts of one voice (festival loads its voice once); -> failure messages."""
+    failures = []
+    with tempfile.TemporaryDirectory(prefix="prufrock-render-") as tmp:
+        raws = [Path(tmp) / f"raw{i}.wav" for i in range(len(items))]
+        try:
+            voice.render_many([(p.text, raw) for (p, _), raw in zip(items, raws)])
+        except Exception as exc:  # noqa: BLE001 - the files that did render are kept
+            failures.append(f"{voice.speaker}: {exc}")
+        for (prompt, out_wav), raw in zip(items, raws):
+            try:
+                if not raw.exists():
+                    raise RuntimeError("not rendered")
+                _finish(voice, prompt, raw, out_wav, settings)
+            except Exception as exc:  # noqa: BLE001 - one prompt failing should not end the build
+                failures.append(f"{voice.speaker}/{prompt.id}: {exc}")
+    return failures
+
+
+def _finish(voice: SystemVoice, prompt: Prompt, raw: Path, out_wav: Path, settings: CorpusSettings) -> dict:
+    """Raw rendering -> prosody (sox), resampling, recording conditions, atomic write."""
+    style = style_for(settings, voice.speaker, prompt.id)
+    if "pitch" in style:
+        varied = raw.with_name(raw.stem + "-varied.wav")
+        _apply_prosody(raw, varied, style)
+        raw = varied
+    wav, _ = load_audio(raw, settings.sample_rate)
+    if settings.augment and style:
+        from engine.data.augment import apply_augment, seed_of
+
+        wav = apply_augment(wav, settings.sample_rate, style, seed_of(settings.seed, voice.speaker, prompt.id))
+    peak = float(np.abs(wav).max()) or 1.0
+    if peak > 0.99:
+        wav = wav * (0.99 / peak)
+    save_audio(out_wav, wav, settings.sample_rate)
     return style
 
 
@@ -130,6 +189,8 @@ def build_corpus(
     prosody: bool = False,
     sample_rate: int = 16000,
     seed: int = 0,
+    augment: bool = False,
+    clean: list[str] | None = None,
     progress: Callable[[int, str], None] | None = None,
     cancel: Callable[[], bool] | None = None,
 ) -> dict:
@@ -144,16 +205,18 @@ def build_corpus(
     for v in system_voices:
         v.check()
     settings = CorpusSettings(sample_rate=sample_rate, voices=[v.spec for v in system_voices],
-                              prosody=prosody, seed=seed)
+                              prosody=prosody, seed=seed, augment=augment, clean=list(clean or []))
 
     out_dir.mkdir(parents=True, exist_ok=True)
     settings_path = out_dir / "corpus.json"
     if settings_path.exists():
         old = json.loads(settings_path.read_text())
-        for key in ("sample_rate", "prosody", "seed"):
-            if old.get(key) != asdict(settings)[key]:
+        defaults = asdict(CorpusSettings())
+        for key in ("sample_rate", "prosody", "seed", "augment", "clean"):
+            if old.get(key, defaults[key]) != asdict(settings)[key]:
                 raise BadInput(f"{out_dir} was built with {key}={old.get(key)!r}; use another --out "
                                f"or the same setting to resume")
+        settings.voices = list(dict.fromkeys(list(old.get("voices", [])) + settings.voices))
     atomic_write_json(settings_path, asdict(settings))
 
     jobs_list = []
@@ -167,16 +230,26 @@ def build_corpus(
     progress(done, "resuming" if done else "")
     start = time.time()
     failures: list[str] = []
+    chunks: list[tuple[SystemVoice, list]] = []
+    for v, p, path in todo:  # festival voices go in chunks (one start-up per chunk), others one by one
+        size = CHUNK_SIZE if v.engine == "festival" else 1
+        if chunks and chunks[-1][0] is v and len(chunks[-1][1]) < size:
+            chunks[-1][1].append((p, path))
+        else:
+            chunks.append((v, [(p, path)]))
+    failed_ids = 0
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        futures = {pool.submit(render_one, v, p, path, settings): (v, p) for v, p, path in todo}
+        futures = {pool.submit(render_chunk, v, items, settings): (v, items) for v, items in chunks}
         for fut in as_completed(futures):
-            v, p = futures[fut]
-            try:
-                fut.result()
-            except Exception as exc:  # a voice failing on one prompt should not end the build
-                failures.append(f"{v.speaker}/{p.id}: {exc}")
-            done += 1
+            v, items = futures[fut]
+            errors = fut.result()
+            failures.extend(errors)
+            failed_ids += sum(1 for (p, path) in items if not path.exists())
+            before = done
+            done += len(items)
             progress(done, v.speaker)
+            if done // 300 != before // 300:  # readable while a long build runs
+                _write_metadata(out_dir, system_voices, prompts, settings)
             if cancel is not None and cancel():
                 for f in futures:
                     f.cancel()
@@ -187,8 +260,8 @@ def build_corpus(
         sys.stderr.write(f"{len(failures)} renderings failed, first: {failures[0]}\n")
     return {
         "out": str(out_dir), "speakers": [v.speaker for v in system_voices], "prompts": len(prompts),
-        "rendered": len(todo) - len(failures), "skipped": len(jobs_list) - len(todo),
-        "failed": len(failures), "seconds": round(time.time() - start, 1),
+        "rendered": sum(1 for _, _, path in todo if path.exists()), "skipped": len(jobs_list) - len(todo),
+        "failed": failed_ids, "seconds": round(time.time() - start, 1),
     }
 
 
@@ -196,12 +269,19 @@ def _write_metadata(out_dir: Path, voices: list[SystemVoice], prompts: list[Prom
     from engine.text import normalize_text
 
     lines = []
+    keys = {f"{v.speaker}/{p.id}" for v in voices for p in prompts}
+    meta = out_dir / "metadata.csv"
+    if meta.exists():  # keep what earlier builds (other voices or prompts) wrote into this folder
+        for line in meta.read_text(encoding="utf-8").splitlines():
+            key = line.split("|", 1)[0]
+            if line.strip() and key not in keys and (out_dir / "wavs" / f"{key}.wav").exists():
+                lines.append(line)
     for v in voices:
         for p in prompts:
             if not (out_dir / "wavs" / v.speaker / f"{p.id}.wav").exists():
                 continue
             text = p.text.replace("|", " ")
-            style = style_string(prosody_for(settings, v.speaker, p.id))
+            style = style_string(style_for(settings, v.speaker, p.id))
             lines.append(f"{v.speaker}/{p.id}|{text}|{normalize_text(text)}|{v.speaker}|{style}")
     atomic_write_text(out_dir / "metadata.csv", "\n".join(lines) + "\n")
 

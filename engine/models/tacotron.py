@@ -19,7 +19,6 @@ from engine.layers.gst import ReferenceEncoder, StyleTokenLayer
 from engine.layers.masks import sequence_mask
 from engine.layers.postnet import CBHGPostnet, ConvPostnet
 from engine.layers.prenet import Prenet
-from engine.layers.reduction import decoder_inputs_from_frames, frames_from_steps
 from engine.models.tacotron_config import TacotronConfig
 from engine.models.tacotron_decoder import TacotronDecoder
 
@@ -150,22 +149,11 @@ class Tacotron(nn.Module):
             ref = mels if ref_mels is None else ref_mels
             style, gst_weights = self.style_from_reference(ref, mel_lengths if ref_mels is None else None)
         memory, mask = self.encode(symbols, symbol_lengths, style, speaker_ids)
-        processed = self.decoder.attention.preprocess_memory(memory)
-        state = self.decoder.init_state(memory, mask)
-        inputs = decoder_inputs_from_frames(mels, r)  # (B, T_steps, n_mels)
-        prev = self.decoder.go_frame(memory)
-        outs, stops, aligns = [], [], []
-        for t in range(inputs.shape[1]):
-            frames, stop, weights, state = self.decoder.step(prev, state, memory, processed, mask)
-            outs.append(frames)
-            stops.append(stop)
-            aligns.append(weights)
-            prev = inputs[:, t]
-        mel = frames_from_steps(torch.stack(outs, dim=1), r, self.cfg.n_mels)
+        mel, stop_logits, alignments = self.decoder.teacher_forced(memory, mask, mels)
         mel_post = mel + self.postnet(mel) if self.postnet is not None else mel
         return {
-            "mel": mel, "mel_post": mel_post, "stop_logits": torch.stack(stops, dim=1),
-            "alignments": torch.stack(aligns, dim=1), "gst_weights": gst_weights,
+            "mel": mel, "mel_post": mel_post, "stop_logits": stop_logits,
+            "alignments": alignments, "gst_weights": gst_weights,
         }
 
     # ----- inference: streaming ----------------------------------------------------------------
@@ -182,10 +170,6 @@ class Tacotron(nn.Module):
         """
         cfg = self.cfg
         memory, mask = self.encode(symbols, symbol_lengths, style, speaker_ids)
-        processed = self.decoder.attention.preprocess_memory(memory)
-        state = self.decoder.init_state(memory, mask)
-        prev = self.decoder.go_frame(memory)
-        B = symbols.shape[0]
         item_limits = (cfg.max_steps_per_symbol * symbol_lengths.float() + 10).long().clamp(max=cfg.max_decoder_steps)
         if max_steps is not None:
             item_limits = item_limits.clamp(max=max_steps)
@@ -198,27 +182,10 @@ class Tacotron(nn.Module):
         if seeds is not None:
             per_item = [self.decoder.prenet.draw_masks(limit, int(s)) for s in seeds]
             masks = [torch.stack([m[i] for m in per_item]).to(device) for i in range(len(per_item[0]))]
-        buf_frames, buf_align, buf_stop = [], [], []
-        for step in range(1, limit + 1):
-            step_masks = [m[:, step - 1] for m in masks] if masks is not None else None
-            frames, stop_logit, weights, state = self.decoder.step(prev, state, memory, processed, mask,
-                                                                   window=window, temperature=temperature,
-                                                                   prenet_masks=step_masks)
-            stop_prob = torch.sigmoid(stop_logit)
-            buf_frames.append(frames)
-            buf_align.append(weights)
-            buf_stop.append(stop_prob)
-            gate.update(step, stop_prob, weights)
-            prev = frames[:, -cfg.n_mels:]
-            done = gate.all_finished or step == limit or (cancel is not None and cancel())
-            if len(buf_frames) >= chunk_steps or done:
-                mel = frames_from_steps(torch.stack(buf_frames, dim=1), cfg.r, cfg.n_mels)
-                yield DecoderChunk(self.denormalize(mel), torch.stack(buf_align, dim=1),
-                                   torch.stack(buf_stop, dim=1), gate.finished.clone(), step,
-                                   gate.stopped_at.clone(), gate.stop_fired.clone())
-                buf_frames, buf_align, buf_stop = [], [], []
-            if done:
-                return
+        for mel, align, stop_prob, step in self.decoder.free_running(memory, mask, gate, limit, chunk_steps, window,
+                                                                     temperature, masks, cancel):
+            yield DecoderChunk(self.denormalize(mel), align, stop_prob, gate.finished.clone(), step,
+                               gate.stopped_at.clone(), gate.stop_fired.clone())
 
     @torch.inference_mode()
     def postprocess(self, log_mel: torch.Tensor) -> torch.Tensor:

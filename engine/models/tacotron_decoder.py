@@ -1,7 +1,8 @@
 """The Tacotron decoder: prenet -> attention RNN -> attention -> decoder RNN stack -> r frames + stop.
 
 One step at a time (`step`), so training (teacher forcing) and streaming inference run the very
-same computation.
+same computation. `teacher_forced` and `free_running` are the two loops over it that every attention
+model reading a memory shares (Tacotron over text, the converter over speech).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from torch import nn
 
 from engine.layers.attention import build_attention
 from engine.layers.prenet import Prenet
+from engine.layers.reduction import decoder_inputs_from_frames, frames_from_steps
 from engine.models.tacotron_config import TacotronConfig
 
 
@@ -76,3 +78,51 @@ class TacotronDecoder(nn.Module):
         stop_logit = self.stop_proj(features).squeeze(-1)
         new_state = DecoderState(attention_rnn=att_state, rnns=new_rnns, context=context, attention=attn)
         return frames, stop_logit, weights, new_state
+
+    # ----- the two loops over `step` ------------------------------------------------------------
+    def teacher_forced(self, memory, mask, mels):
+        """Training pass. memory (B, T_in, memory_dim), mask (B, T_in), mels (B, n_mels, T) normalised
+        with T a multiple of r -> (mel (B, n_mels, T), stop logits (B, T_steps), alignments
+        (B, T_steps, T_in))."""
+        assert mels.shape[-1] % self.r == 0, "pad mels to a multiple of r"
+        processed = self.attention.preprocess_memory(memory)
+        state = self.init_state(memory, mask)
+        inputs = decoder_inputs_from_frames(mels, self.r)  # (B, T_steps, n_mels)
+        prev = self.go_frame(memory)
+        outs, stops, aligns = [], [], []
+        for t in range(inputs.shape[1]):
+            frames, stop, weights, state = self.step(prev, state, memory, processed, mask)
+            outs.append(frames)
+            stops.append(stop)
+            aligns.append(weights)
+            prev = inputs[:, t]
+        mel = frames_from_steps(torch.stack(outs, dim=1), self.r, self.n_mels)
+        return mel, torch.stack(stops, dim=1), torch.stack(aligns, dim=1)
+
+    def free_running(self, memory, mask, gate, limit: int, chunk_steps: int = 4, window=None,
+                     temperature: float = 1.0, prenet_masks=None, cancel=None):
+        """Inference: feed back its own frames until `gate` (engine.alignment.StopGate) has stopped
+        every item, `limit` steps, or `cancel()`. Yields (mel (B, n_mels, k * r) normalised,
+        alignment (B, k, T_in), stop prob (B, k), step) every `chunk_steps` steps and at the end.
+        `prenet_masks`: per-layer (B, limit, size) keep-masks (per-sentence seeds), or None."""
+        processed = self.attention.preprocess_memory(memory)
+        state = self.init_state(memory, mask)
+        prev = self.go_frame(memory)
+        buf_frames, buf_align, buf_stop = [], [], []
+        for step in range(1, limit + 1):
+            step_masks = [m[:, step - 1] for m in prenet_masks] if prenet_masks is not None else None
+            frames, stop_logit, weights, state = self.step(prev, state, memory, processed, mask, window=window,
+                                                           temperature=temperature, prenet_masks=step_masks)
+            stop_prob = torch.sigmoid(stop_logit)
+            buf_frames.append(frames)
+            buf_align.append(weights)
+            buf_stop.append(stop_prob)
+            gate.update(step, stop_prob, weights)
+            prev = frames[:, -self.n_mels:]
+            done = gate.all_finished or step == limit or (cancel is not None and cancel())
+            if len(buf_frames) >= chunk_steps or done:
+                mel = frames_from_steps(torch.stack(buf_frames, dim=1), self.r, self.n_mels)
+                yield mel, torch.stack(buf_align, dim=1), torch.stack(buf_stop, dim=1), step
+                buf_frames, buf_align, buf_stop = [], [], []
+            if done:
+                return

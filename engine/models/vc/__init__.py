@@ -1,0 +1,2 @@
+"""Sequence-to-sequence voice conversion: log-mel -> conv front end -> pyramidal BLSTM (+ CTC phoneme
+head) -> Tacotron decoder with location-sensitive attention, started from the default voice's decoder."""

@@ -1,0 +1,227 @@
+"""Voice conversion: pyramid, CTC head, training step, streaming == batch, the adapter end to end, the
+teacher kept out of checkpoints, the convert CLI and MCD (tiny models, real espeak-ng speech)."""
+
+import json
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+
+from engine.errors import BadInput
+from engine.layers.ctc_head import CTCHead, ctc_loss, greedy_decode, phoneme_classes, phoneme_targets
+from engine.layers.pyramidal_lstm import PyramidalBLSTM, reduced_length
+from engine.text import SymbolSet
+
+from conftest import ARCTIC_IDS, SENTENCES
+
+
+# ----- blocks --------------------------------------------------------------------------------------
+@pytest.mark.parametrize("layers", [1, 2, 3])
+def test_pyramid_halves_time_per_layer_and_ignores_padding(layers):
+    torch.manual_seed(0)
+    net = PyramidalBLSTM(8, 6, layers).eval()
+    x = torch.randn(2, 37, 8)
+    lengths = torch.tensor([37, 21])
+    out, out_len = net(x, lengths)
+    assert out.shape == (2, -(-37 // 2**layers), 12)
+    assert out_len.tolist() == reduced_length(lengths, layers).tolist() == [-(-37 // 2**layers), -(-21 // 2**layers)]
+    alone, _ = net(x[1:, :21], lengths[1:])
+    assert torch.allclose(alone[0], out[1, : out_len[1]], atol=1e-5)
+
+
+def test_ctc_head_shapes_loss_and_decoding():
+    symbols = SymbolSet.create("arpabet")
+    classes = phoneme_classes(symbols)
+    assert classes[0] == "<blank>" and "AH" in classes and "AH0" not in classes
+    targets = [torch.tensor(phoneme_targets(symbols, classes, s)) for s in SENTENCES[:2]]
+    assert all(len(t) > 10 and int(t.min()) > 0 and int(t.max()) < len(classes) for t in targets)
+    head = CTCHead(16, len(classes))
+    feats = torch.randn(2, 60, 16, requires_grad=True)
+    log_probs = head(feats)
+    assert log_probs.shape == (2, 60, len(classes))
+    assert torch.allclose(log_probs.exp().sum(-1), torch.ones(2, 60), atol=1e-4)
+    loss = ctc_loss(log_probs, torch.tensor([60, 50]), targets)
+    assert torch.isfinite(loss) and loss > 0
+    loss.backward()
+    assert feats.grad is not None and torch.isfinite(feats.grad).all()
+    # A perfect path decodes back to the target.
+    t = targets[0]
+    perfect = torch.full((1, 2 * len(t), len(classes)), -20.0)
+    for i, c in enumerate(t.tolist()):
+        perfect[0, 2 * i, c] = 0.0
+        perfect[0, 2 * i + 1, 0] = 0.0
+    assert greedy_decode(perfect, torch.tensor([2 * len(t)]))[0] == t.tolist()
+
+
+# ----- a parallel corpus of two espeak voices ------------------------------------------------------
+@pytest.fixture(scope="module")
+def vc_corpus(tmp_path_factory, rendered):
+    """Builder layout: wavs/SPEAKER/ID.wav; 'tgt' (espeak_a) and 'src' (espeak_b) say every sentence."""
+    root = tmp_path_factory.mktemp("vc-corpus")
+    lines = []
+    for speaker, voice in (("tgt", "espeak_a"), ("src", "espeak_b")):
+        (root / "wavs" / speaker).mkdir(parents=True)
+        for uid, text, wav in zip(ARCTIC_IDS, SENTENCES, rendered[voice]):
+            shutil.copy(wav, root / "wavs" / speaker / f"{uid}.wav")
+            lines.append(f"{speaker}/{uid}|{text}|{text}|{speaker}|")
+    (root / "metadata.csv").write_text("\n".join(lines) + "\n")
+    return root
+
+
+def tiny_recipe(corpus, tmp_path, **overrides):
+    from engine.models.vc.recipe import VCRecipe, preset
+
+    cfg = preset("tiny")
+    cfg.target = "tgt"
+    cfg.feature_cache = str(tmp_path / "cache")
+    cfg.val_count = 1
+    for k, v in overrides.items():
+        setattr(cfg, k, v)
+    return VCRecipe(cfg, corpus, log=lambda msg: None)
+
+
+@pytest.fixture(scope="module")
+def tiny_bundle(tmp_path_factory, vc_corpus):
+    """An (untrained) tiny converter bundle with the corpus' normalisation statistics."""
+    from engine.bundle import save_bundle
+
+    tmp = tmp_path_factory.mktemp("tiny-vc")
+    recipe = tiny_recipe(vc_corpus, tmp)
+    torch.manual_seed(0)
+    model = recipe.build(torch.device("cpu"))
+    return save_bundle(tmp / "tiny-vc", recipe.config_dict()["model"], model.state_dict(), "# tiny-vc\n")
+
+
+def test_recipe_pairs_and_one_step_lowers_the_loss(vc_corpus, tmp_path):
+    recipe = tiny_recipe(vc_corpus, tmp_path)
+    assert {p.src[0] for p in recipe.train_pairs} == {"src"}
+    assert all(p.tgt == ("tgt", p.src[1]) for p in recipe.train_pairs)
+    torch.manual_seed(0)
+    nets = recipe.networks(torch.device("cpu"))
+    model = nets["model"]
+    opt = recipe.make_optimizer("model", model)
+    pairs = recipe.train_pairs[:4]
+
+    def loss_now():
+        torch.manual_seed(1)
+        model.eval()  # no dropout outside the prenet; same prenet masks through the seed
+        with torch.no_grad():
+            return recipe._loss(model, pairs, step=0)[0].item()
+
+    before = loss_now()
+    for _ in range(5):
+        model.train()
+        torch.manual_seed(1)
+        loss, scalars = recipe._loss(model, pairs, step=0)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    assert {"mel", "stop", "guided_attention", "ctc"} <= set(scalars)
+    assert loss_now() < before
+
+
+def test_unseen_voices_and_held_out_prompts_stay_out_of_training(vc_corpus, tmp_path):
+    recipe = tiny_recipe(vc_corpus, tmp_path, held_out=0)
+    assert len(recipe.train_pairs) + len(recipe.val_pairs) == len(SENTENCES)
+    with pytest.raises(BadInput, match="too few parallel pairs"):
+        tiny_recipe(vc_corpus, tmp_path, unseen=["src"])
+    with pytest.raises(BadInput, match="target speaker"):
+        tiny_recipe(vc_corpus, tmp_path, target="nobody")
+
+
+def test_streaming_equals_batch_conversion(tiny_bundle, rendered, tmp_path):
+    from engine.inference.synthesizer import SegmentDone
+    from engine.models.vc.adapter import ConverterSource, ConvertRequest
+
+    # Two sentences with a pause between them: two segments.
+    a, sr = sf.read(str(rendered["espeak_b"][0]))
+    b, _ = sf.read(str(rendered["espeak_b"][4]))
+    path = tmp_path / "two.wav"
+    sf.write(str(path), np.concatenate([a, np.zeros(int(0.6 * sr)), b]), sr)
+    src = ConverterSource(tiny_bundle, device="cpu", max_segment_s=3.0)
+    request = ConvertRequest(path)
+    segments = src.prepare(request)
+    assert len(segments) == 2
+    batch = src.render_mels(request)
+    streamed = [ev.result for ev in src.decode_stream(request, segments=segments, chunk_steps=3)
+                if isinstance(ev, SegmentDone)]
+    assert len(batch.segments) == len(streamed) == 2
+    for x, y in zip(batch.segments, streamed):
+        assert x.mel.shape == y.mel.shape
+        assert np.allclose(x.mel, y.mel, atol=1e-3)
+        assert np.allclose(x.alignment, y.alignment, atol=1e-4)
+
+
+def test_adapter_converts_any_file_end_to_end(tiny_bundle, rendered, tmp_path):
+    from engine.inference.pipeline import Pipeline
+    from engine.inference.vocoder import load_vocoder
+    from engine.models.vc.adapter import ConverterSource, ConvertRequest
+
+    wav, sr = sf.read(str(rendered["espeak_b"][1]))
+    stereo = tmp_path / "stereo.flac"  # another format, rate and channel count
+    import librosa
+
+    wav44 = librosa.resample(wav.astype(np.float32), orig_sr=sr, target_sr=44100)
+    sf.write(str(stereo), np.stack([wav44, 0.5 * wav44], axis=1), 44100)
+    src = ConverterSource(tiny_bundle, device="cpu")
+    take = Pipeline(src, load_vocoder("griffinlim", src.audio)).render(ConvertRequest(stereo))
+    assert take.sample_rate == 16000 and len(take.wav) > 1600 and np.isfinite(take.wav).all()
+    assert take.source == str(stereo) and len(take.segments) == 1
+    assert take.segments[0].alignment.shape[1] == len(take.segments[0].tokens)
+    silent = tmp_path / "silent.wav"
+    sf.write(str(silent), np.zeros(16000), 16000)
+    with pytest.raises(BadInput, match="silent"):
+        src.prepare(ConvertRequest(silent))
+    with pytest.raises(BadInput, match="not found"):
+        src.prepare(ConvertRequest(tmp_path / "missing.wav"))
+
+
+def test_convert_cli_json_and_bad_input(tiny_bundle, rendered, tmp_path):
+    out = tmp_path / "out.wav"
+    proc = subprocess.run([sys.executable, "-m", "engine", "convert", str(rendered["espeak_b"][4]), "-o", str(out),
+                           "--model", str(tiny_bundle), "--json"], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    summary = json.loads(proc.stdout)
+    assert summary["rtf"] > 0 and summary["segments"] and "alignment_complete" in summary["segments"][0]
+    assert sf.info(str(out)).samplerate == 16000
+    bad = tmp_path / "bad.wav"
+    bad.write_bytes(b"not audio at all")
+    proc = subprocess.run([sys.executable, "-m", "engine", "convert", str(bad), "-o", str(out), "--model",
+                           str(tiny_bundle)], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_teacher_distils_and_is_never_saved(vc_corpus, tiny_bundle, tmp_path):
+    from engine.training.trainer import Trainer
+
+    recipe = tiny_recipe(vc_corpus, tmp_path, teacher=str(tiny_bundle))
+    recipe.loop.max_steps = 2
+    recipe.loop.val_every = 1000
+    result = Trainer(recipe, tmp_path / "run", device="cpu").run()
+    assert result["step"] == 2
+    ckpt = sorted((tmp_path / "run" / "checkpoints").iterdir())[-1]
+    files = sorted(p.name for p in ckpt.iterdir())
+    assert files == ["model.optimizer.safetensors", "model.safetensors", "state.json"]
+    state = json.loads((ckpt / "state.json").read_text())
+    assert "teacher" not in json.dumps(state.get("networks", state.get("optimizers", "")))
+    steps = [json.loads(line) for line in (tmp_path / "run" / "events.jsonl").read_text().splitlines()]
+    losses = [e["losses"] for e in steps if e["type"] == "step"]
+    assert losses and all("distill" in x and x["distill"] >= 0 for x in losses)
+    start = next(e for e in steps if e["type"] == "start")
+    assert start["frozen"] == ["teacher"] and start["networks"] == ["model"]
+
+
+def test_mcd_dtw_is_zero_for_identity_and_grows_with_difference(rendered):
+    from engine.audio.io import load_audio
+    from engine.evaluation.mcd import mcd_dtw
+
+    a, sr = load_audio(rendered["espeak_a"][0], 16000)
+    b, _ = load_audio(rendered["espeak_b"][0], 16000)
+    assert mcd_dtw(a, a, sr) < 1e-6
+    same_voice_louder = mcd_dtw(a, 0.5 * a, sr)
+    other_voice = mcd_dtw(a, b, sr)
+    assert same_voice_louder < 0.5 and other_voice > 2.0
