@@ -8,6 +8,11 @@ and closes PortAudio streams there; PortAudio's callback thread pulls samples fr
 Without PortAudio or without any output device (a server), `available` is False, and the first
 attempt to play reports one clear message through `unavailable`; nothing else changes: the studio
 still synthesises and exports.
+
+`AudioInput` records a source for conversion: its `RecordWorker` lives on the same audio thread and
+opens a sounddevice InputStream whose callback (PortAudio's thread) appends blocks under a lock and
+keeps the last block's peak for the level meter. Recording stops on `stop()` or at the length limit.
+Without an input device `available` is False and `message` says why (the record button shows it).
 """
 
 from __future__ import annotations
@@ -23,6 +28,10 @@ from studio.workers import WorkerThread
 
 log = logging.getLogger("prufrock.studio")
 NO_DEVICE_MESSAGE = "No audio output device found: playback is off (takes can still be exported)."
+NO_INPUT_MESSAGE = ("No audio input device (microphone) found: recording is off. "
+                    "Drop or open a recording to convert instead.")
+RECORD_LIMIT_S = 60.0
+"""Longest recording; the recorder stops by itself at this length."""
 
 
 class PlaybackBuffer:
@@ -64,6 +73,7 @@ class PlaybackBuffer:
 
 class AudioWorker(QObject):
     devicesListed = Signal(object, str)  # [(index, name)], message ("" when devices exist)
+    inputsListed = Signal(object, str)  # input devices, message
     failed = Signal(str)
     playingChanged = Signal(bool)
 
@@ -90,6 +100,23 @@ class AudioWorker(QObject):
             log.warning("querying audio devices failed: %s", exc)
             devices = []
         self.devicesListed.emit(devices, "" if devices else NO_DEVICE_MESSAGE)
+
+    @Slot()
+    def probeInputs(self) -> None:  # noqa: N802
+        """List the input devices (for the recorder); emits inputsListed."""
+        try:
+            import sounddevice as sd
+        except (OSError, ImportError) as exc:
+            self.inputsListed.emit([], f"Recording is off: PortAudio is not available ({exc}). "
+                                       "Drop or open a recording to convert instead.")
+            return
+        self.sd = sd
+        try:
+            devices = [(i, d["name"]) for i, d in enumerate(sd.query_devices()) if d["max_input_channels"] > 0]
+        except Exception as exc:  # noqa: BLE001
+            log.warning("querying audio input devices failed: %s", exc)
+            devices = []
+        self.inputsListed.emit(devices, "" if devices else NO_INPUT_MESSAGE)
 
     @Slot(object)
     def setDevice(self, index) -> None:
@@ -261,3 +288,166 @@ class AudioOutput(QObject):
     def shutdown(self) -> None:
         self._stop.emit()
         self.thread.stop(2000)
+
+
+# ================================================================================ recording
+class RecordWorker(QObject):
+    """Opens and closes the input stream on the audio thread; PortAudio's callback fills `blocks`."""
+
+    started = Signal(int)  # sample rate
+    recorded = Signal(object, int)  # mono float32 samples, sample rate
+    failed = Signal(str)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stream = None
+        self.blocks: list[np.ndarray] = []
+        self._lock = threading.Lock()
+        self.frames = 0
+        self.limit = 0
+        self.level = 0.0
+        self.rate = 0
+
+    def _callback(self, indata, frames, _time, _status) -> None:  # PortAudio's thread
+        block = np.asarray(indata, dtype=np.float32)
+        block = block.mean(axis=1) if block.ndim == 2 else block.reshape(-1)
+        with self._lock:
+            room = self.limit - self.frames
+            if room <= 0:
+                self.level = 0.0
+                return
+            block = block[:room].copy()
+            self.blocks.append(block)
+            self.frames += len(block)
+            self.level = float(np.abs(block).max()) if len(block) else 0.0
+
+    @Slot(object, int, float)
+    def start(self, device, sample_rate: int, limit_s: float) -> None:
+        self._close()
+        try:
+            import sounddevice as sd
+        except (OSError, ImportError) as exc:
+            self.failed.emit(f"Recording is off: PortAudio is not available ({exc}).")
+            return
+        with self._lock:
+            self.blocks, self.frames, self.level = [], 0, 0.0
+        rate = sample_rate
+        try:
+            stream = sd.InputStream(samplerate=rate, channels=1, dtype="float32", device=device,
+                                    callback=self._callback)
+        except Exception:  # noqa: BLE001 - retry at the device's own rate
+            try:
+                rate = int(sd.query_devices(device, "input")["default_samplerate"])
+                stream = sd.InputStream(samplerate=rate, channels=1, dtype="float32", device=device,
+                                        callback=self._callback)
+            except Exception as exc:  # noqa: BLE001
+                msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+                self.failed.emit(f"Recording failed: {msg}. Drop or open a recording instead.")
+                return
+        self.limit = int(limit_s * rate)
+        self.rate = rate
+        try:
+            stream.start()
+        except Exception as exc:  # noqa: BLE001
+            msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            self.failed.emit(f"Recording failed: {msg}. Drop or open a recording instead.")
+            return
+        self.stream = stream
+        self.started.emit(rate)
+
+    @Slot()
+    def stop(self) -> None:
+        if not self._close():
+            return
+        with self._lock:
+            wav = np.concatenate(self.blocks) if self.blocks else np.zeros(0, dtype=np.float32)
+            self.blocks, self.level = [], 0.0
+        self.recorded.emit(wav, self.rate)
+
+    def _close(self) -> bool:
+        stream, self.stream = self.stream, None
+        if stream is None:
+            return False
+        try:
+            stream.stop()
+            stream.close()
+        except Exception as exc:  # noqa: BLE001
+            log.warning("closing the input stream: %s", exc)
+        return True
+
+    def seconds(self) -> float:
+        return self.frames / self.rate if self.rate else 0.0
+
+
+class AudioInput(QObject):
+    """The window's side of recording (methods return at once; the stream lives on the audio thread).
+
+    `recorded(wav, sample_rate)` fires once per recording, after `stop()` or at the length limit."""
+
+    inputsChanged = Signal(object)  # [(index, name)]
+    started = Signal()
+    recorded = Signal(object, int)
+    failed = Signal(str)
+    _start = Signal(object, int, float)
+    _stop = Signal()
+    _probe = Signal()
+
+    def __init__(self, output: AudioOutput, parent=None) -> None:
+        super().__init__(parent)
+        self.worker = RecordWorker()
+        self.worker.moveToThread(output.thread)  # the audio thread
+        self.prober = output.worker
+        self._start.connect(self.worker.start)
+        self._stop.connect(self.worker.stop)
+        self._probe.connect(self.prober.probeInputs)
+        self.prober.inputsListed.connect(self._on_inputs)
+        self.worker.started.connect(self._on_started)
+        self.worker.recorded.connect(self._on_recorded)
+        self.worker.failed.connect(self._on_failed)
+        self.devices: list[tuple[int, str]] | None = None  # None until probed
+        self.message = ""
+        self.recording = False
+        self.limit_s = RECORD_LIMIT_S
+        self.probe()
+
+    @property
+    def available(self) -> bool:
+        return bool(self.devices)
+
+    def probe(self) -> None:
+        """List the input devices again (inputsChanged follows)."""
+        self._probe.emit()
+
+    def _on_inputs(self, devices, message: str) -> None:
+        self.devices, self.message = list(devices), message
+        self.inputsChanged.emit(self.devices)
+
+    def start(self, sample_rate: int = 16000, limit_s: float | None = None, device=None) -> bool:
+        """Start recording; False (nothing else) when there is no input device."""
+        if not self.available or self.recording:
+            return False
+        self.limit_s = float(limit_s or RECORD_LIMIT_S)
+        self.recording = True
+        self._start.emit(device, int(sample_rate), self.limit_s)
+        return True
+
+    def stop(self) -> None:
+        self._stop.emit()
+
+    def level(self) -> float:
+        """Peak of the latest block, 0..1 (read by the level meter)."""
+        return self.worker.level if self.recording else 0.0
+
+    def seconds(self) -> float:
+        return self.worker.seconds() if self.recording else 0.0
+
+    def _on_started(self, _rate: int) -> None:
+        self.started.emit()
+
+    def _on_recorded(self, wav, rate: int) -> None:
+        self.recording = False
+        self.recorded.emit(wav, rate)
+
+    def _on_failed(self, message: str) -> None:
+        self.recording = False
+        self.failed.emit(message)

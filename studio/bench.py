@@ -63,6 +63,10 @@ def measure_gui_stall(text: str, model=None, warmup: bool = True, tick_ms: int =
                 raise RuntimeError("the voice did not load in time")
             if not window.can_speak():
                 raise BadInput(window.last_error)
+            # The engine measures what the style tokens do in its idle time after a voice loads (cached
+            # per voice): let it finish so it does not delay the measured take.
+            voice = window.voice
+            wait_until(lambda: not voice.n_style_tokens or voice.name in window.style.effects, timeout_s)
             ended: list[str] = []
             window.jobEnded.connect(ended.append)
 

@@ -11,15 +11,22 @@ polisher) and forwards the events of engine.inference.pipeline.Pipeline.stream, 
 that `prufrock say` uses too. Decoder chunks that come faster than 20 ms are batched into one event.
 
 Commands (tuples):  ("load_voice", spec, device) ("load_vocoder", spec) ("load_polisher", on)
-                    ("load_reference", path) ("speak", {id, text, weights, reference, speaker, source}) ("quit",)
+                    ("load_reference", path) ("load_converter", spec, device) ("load_source", path)
+                    ("speak", {id, text, weights, reference, speaker, source, vocoder, polish})
+                    ("measure_tokens", {voice, phrase, cache}) ("quit",)
 Events (tuples):    ("voiceLoaded", VoiceInfo) ("voiceFailed", spec, msg) ("vocoderReady", name)
                     ("vocoderFailed", spec, msg) ("polisherReady", name or "") ("polisherFailed", msg)
                     ("referenceLoaded", ReferenceInfo) ("referenceFailed", path, msg)
+                    ("converterLoaded", ConverterInfo) ("converterFailed", spec, msg)
+                    ("sourceLoaded", SourceInfo) ("sourceFailed", path, msg)
+                    ("tokensMeasured", voice, [TokenEffect]) ("tokensFailed", voice, msg)
                     ("jobStarted", id, Started) ("chunk", id, ChunkEvent) ("segmentDone", id, SegmentResult)
                     ("polished", id, Polished) ("audio", id, AudioChunk) ("take", id, Take)
                     ("cancelled", id) ("failed", id, msg)
                     A job ends with exactly one of take / cancelled / failed; a Stop after some audio was
-                    made ends with a take whose `partial` is True.
+                    made ends with a take whose `partial` is True. A job whose `source` is a path
+                    converts that recording with the loaded converter (the second source), through
+                    the same pipeline, vocoder choice and polish choice.
 Control:            a job id: that job (and any older one) is cancelled. The pipeline's `cancel`
                     callback reads the control line at every decoder step, so Stop takes effect within
                     one decoder chunk.
@@ -65,6 +72,45 @@ class ReferenceInfo:
     """(n_mels, T) log-mel of the trimmed clip, for display."""
     weights: list | None
     """The style-token weights the reference encoder gives the clip."""
+    f0_hz: float | None = None
+    """Median F0 of the clip: what a take styled by it aims for."""
+    rate_sps: float | None = None
+    """Syllables per second of the clip (envelope peaks): the speaking rate it aims for."""
+
+
+@dataclass
+class ConverterInfo:
+    name: str
+    path: str
+    device: str
+    audio: object  # engine.audio.AudioConfig
+    target: str
+    card: str
+    load_s: float
+
+
+@dataclass
+class SourceInfo:
+    """A recording to convert, read in the engine process for display and playback."""
+
+    path: str
+    name: str
+    wav: np.ndarray
+    """Mono float32 samples at `sample_rate` (the converter's rate)."""
+    sample_rate: int
+    mel: np.ndarray
+    """(n_mels, T) log-mel of the whole recording (not trimmed: its time axis is the recording's)."""
+    duration_s: float
+
+
+@dataclass
+class SegmentLabels:
+    """What the window is told about a segment when a job starts (a source's segments may hold
+    tensors, which are not sent over the event line)."""
+
+    index: int
+    text: str
+    tokens: list
 
 
 def error_message(exc: BaseException, doing: str) -> str:
@@ -116,6 +162,11 @@ class Engine:
         self.vocoder = None
         self.polisher = None
         self.references: dict = {}
+        self.converter = None  # the second source: a voice converter (engine.models.vc.adapter)
+        self.vocoder_spec: str | None = None
+        self.convert_vocoder = None  # (spec, vocoder) for a converter whose audio differs from the voice's
+        self.convert_polisher = None  # (converter name, polisher)
+        self.idle = None  # (voice name, generator): work done while no command waits (token measurement)
 
     def send(self, *msg) -> None:
         self.events.send(msg)
@@ -128,6 +179,9 @@ class Engine:
     def serve(self) -> None:
         while True:
             try:
+                if self.idle is not None and not self.commands.poll():
+                    self._idle_step()  # one rendering of the background measurement, then look again
+                    continue
                 msg = self.commands.recv()
             except (EOFError, OSError):
                 return
@@ -162,6 +216,7 @@ class Engine:
             self.send("voiceFailed", spec, error_message(exc, f"loading voice {Path(spec).name!r}"))
             return
         self.source, self.vocoder, self.polisher, self.references = source, None, None, {}
+        self.idle = None
         self.send("voiceLoaded", VoiceInfo(
             name=source.name, path=spec, kind=bundle.kind, role=kind.role, device=source.device.type,
             audio=source.audio, n_style_tokens=getattr(source, "n_style_tokens", 0),
@@ -182,7 +237,7 @@ class Engine:
         except Exception as exc:  # noqa: BLE001
             self.send("vocoderFailed", spec, error_message(exc, f"loading vocoder {spec!r}"))
             return
-        self.vocoder = vocoder
+        self.vocoder, self.vocoder_spec = vocoder, spec
         self.send("vocoderReady", vocoder.name)
 
     def do_load_polisher(self, on: bool) -> None:
@@ -217,8 +272,112 @@ class Engine:
             self.send("referenceFailed", path, error_message(exc, f"reading reference clip {Path(path).name}"))
             return
         self.references = {path: style}
+        f0 = rate = None
+        try:
+            from engine.audio.io import load_audio
+            from engine.audio.trim import trim_silence
+            from studio.token_effects import clip_aims
+
+            sr = self.source.audio.sample_rate
+            wav, _ = load_audio(path, sr, max_seconds=60)
+            f0, rate = clip_aims(trim_silence(wav, self.source.audio), sr)
+            f0, rate = (None if f0 != f0 else f0), (None if rate != rate else rate)  # nan: not measurable
+        except Exception as exc:  # noqa: BLE001 - the figures are a courtesy; the clip works without them
+            log.warning("measuring the clip's F0 and rate failed: %s", exc)
         self.send("referenceLoaded", ReferenceInfo(path, Path(path).name, style.reference_mel.cpu().numpy(),
-                                                   weights))
+                                                   weights, f0, rate))
+
+    def do_load_converter(self, spec: str, device: str) -> None:
+        from engine import kinds
+        from engine.bundle import load_bundle
+        from engine.errors import NotBuiltYet
+
+        start = time.perf_counter()
+        try:
+            bundle = load_bundle(spec)
+            kind = kinds.get(bundle.kind)
+            adapter = kind.adapter_class()
+            if adapter is None or kind.role != "converter":
+                raise NotBuiltYet(f"{bundle.name} is a {bundle.kind} model, which does not convert speech")
+            converter = adapter(bundle, device=device)
+        except Exception as exc:  # noqa: BLE001
+            self.send("converterFailed", spec, error_message(exc, f"loading converter {Path(spec).name!r}"))
+            return
+        self.converter, self.convert_polisher = converter, None
+        self.send("converterLoaded", ConverterInfo(
+            name=converter.name, path=spec, device=converter.device.type, audio=converter.audio,
+            target=str(getattr(getattr(converter, "cfg", None), "target", "") or ""), card=bundle.card,
+            load_s=time.perf_counter() - start))
+
+    def do_load_source(self, path: str) -> None:
+        """Read a recording to convert (at the converter's rate) and its log-mel, for the window."""
+        import torch
+
+        from engine.audio import AudioConfig
+        from engine.audio.features import log_mel_spectrogram
+        from engine.audio.io import load_audio
+        from engine.audio.trim import has_sound
+        from engine.errors import BadInput
+
+        try:
+            audio = self.converter.audio if self.converter is not None else AudioConfig()
+            wav, _ = load_audio(path, audio.sample_rate)
+            if not has_sound(wav):
+                raise BadInput(f"{Path(path).name} is silent (its peak is below -60 dBFS): "
+                               "record or choose a recording with speech")
+            mel = log_mel_spectrogram(torch.from_numpy(np.ascontiguousarray(wav)), audio).float().numpy()
+        except Exception as exc:  # noqa: BLE001
+            self.send("sourceFailed", path, error_message(exc, f"reading {Path(path).name}"))
+            return
+        self.send("sourceLoaded", SourceInfo(path, Path(path).name, wav.astype(np.float32), audio.sample_rate,
+                                             mel, len(wav) / audio.sample_rate))
+
+    def do_measure_tokens(self, job: dict) -> None:
+        """What each style token does to the voice (F0 and speaking rate), measured on a fixed phrase:
+        from the cache at once, else one rendering at a time while no other command waits."""
+        from studio.token_effects import measure_steps
+
+        voice = job.get("voice", "")
+        if self.source is None or self.vocoder is None or not getattr(self.source, "n_style_tokens", 0):
+            self.send("tokensFailed", voice, "no voice with style tokens is loaded")
+            return
+        self.idle = (voice, measure_steps(self.source, self.vocoder, job["phrase"], job.get("cache")))
+
+    def _idle_step(self) -> None:
+        voice, steps = self.idle
+        try:
+            next(steps)
+        except StopIteration as done:
+            self.idle = None
+            self.send("tokensMeasured", voice, done.value)
+        except Exception as exc:  # noqa: BLE001
+            self.idle = None
+            self.send("tokensFailed", voice, error_message(exc, "measuring the style tokens"))
+
+    # ----- converting ----------------------------------------------------------------------------
+    def _convert_parts(self, job: dict):
+        """(source, vocoder, polisher) for a conversion job: the converter, the job's vocoder choice
+        matched to the converter's audio, and its polisher when Polish is on and one is installed."""
+        from engine.errors import BadInput
+        from engine.inference.polisher import load_polisher, polishers_for
+        from engine.inference.vocoder import load_vocoder
+
+        conv = self.converter
+        if conv is None:
+            raise BadInput("no voice converter is loaded: choose one in the converter list")
+        spec = job.get("vocoder") or self.vocoder_spec or "griffinlim"
+        if self.vocoder is not None and self.vocoder_spec == spec and self.vocoder.audio == conv.audio:
+            vocoder = self.vocoder
+        else:
+            if self.convert_vocoder is None or self.convert_vocoder[0] != (spec, conv.name):
+                self.convert_vocoder = ((spec, conv.name), load_vocoder(spec, conv.audio, device=conv.device))
+            vocoder = self.convert_vocoder[1]
+        polisher = None
+        if job.get("polish") and polishers_for(conv.name):
+            if self.convert_polisher is None or self.convert_polisher[0] != conv.name:
+                self.convert_polisher = (conv.name, load_polisher(conv.name, device=conv.device))
+            polisher = self.convert_polisher[1]
+        return conv, vocoder, polisher
 
     # ----- speaking ------------------------------------------------------------------------------
     def _request(self, job: dict):
@@ -250,18 +409,27 @@ class Engine:
         batch = ChunkBatcher(lambda ev: self.send("chunk", job_id, ev))
         took = False
         try:
-            if self.source is None:
-                raise BadInput("no voice is loaded yet: wait until the voice has loaded")
-            if self.vocoder is None:
-                raise BadInput("no vocoder is loaded: choose griffinlim in the vocoder list")
-            pipeline = Pipeline(self.source, self.vocoder, self.polisher)
-            for ev in pipeline.stream(self._request(job), cancel=cancelled):
+            if job.get("source") not in (None, "", "text"):
+                from engine.models.vc.adapter import ConvertRequest
+
+                pipeline = Pipeline(*self._convert_parts(job))
+                request = ConvertRequest(path=job["source"])
+            else:
+                if self.source is None:
+                    raise BadInput("no voice is loaded yet: wait until the voice has loaded")
+                if self.vocoder is None:
+                    raise BadInput("no vocoder is loaded: choose griffinlim in the vocoder list")
+                pipeline = Pipeline(self.source, self.vocoder, self.polisher)
+                request = self._request(job)
+            for ev in pipeline.stream(request, cancel=cancelled):
                 if isinstance(ev, ChunkEvent):
                     batch.add(ev)
                     continue
                 batch.flush()
-                if isinstance(ev, Started):
-                    self.send("jobStarted", job_id, ev)
+                if isinstance(ev, Started):  # the window needs each segment's labels, not its tensors
+                    self.send("jobStarted", job_id, Started(
+                        [SegmentLabels(getattr(sg, "index", i), str(getattr(sg, "text", "")), list(sg.tokens))
+                         for i, sg in enumerate(ev.segments)], ev.token_weights))
                 elif isinstance(ev, SegmentDone):
                     self.send("segmentDone", job_id, ev.result)
                 elif isinstance(ev, Polished):

@@ -113,3 +113,20 @@ class Settings:
     @export_format.setter
     def export_format(self, value: str) -> None:
         self.q.setValue("export/format", value)
+
+    @property
+    def last_folder(self) -> str:
+        """The folder of the last file chosen in any file dialog (dialogs open there); else the export
+        folder, else home."""
+        folder = self._str("dialogs/last_folder")
+        return folder if folder and Path(folder).is_dir() else self.export_folder
+
+    @last_folder.setter
+    def last_folder(self, value: str) -> None:
+        self.q.setValue("dialogs/last_folder", str(value))
+
+    def remember_file(self, path: str | os.PathLike) -> None:
+        """A file was chosen (opened or saved): the next dialog opens in its folder."""
+        folder = Path(path).expanduser().absolute().parent
+        if folder.is_dir():
+            self.last_folder = str(folder)

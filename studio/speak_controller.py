@@ -9,11 +9,15 @@ into drawing, playback and a take.
     audioChunk   samples are drawn on the waveform and played while later ones are still being made
     takeReady    the take is listed (a partial one when Stop came after some audio), kept on disk
     cancelled / failed   nothing was made / a one-line message
+
+A conversion (studio/convert_controller.py) is a job like any other: `start(job, convert)` makes the
+Convert tab's view model and views the ones its events are drawn into.
 """
 
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QObject
@@ -31,6 +35,16 @@ class SpeakController(QObject):
         self._segments = 0
         self._decoded = 0
         self._vocoded = 0
+        self.target = None  # the ConvertController while a conversion runs, else None (the Speak tab)
+
+    @property
+    def vm(self):
+        return self.target.vm if self.target is not None else self.w.take_vm
+
+    def _views(self):
+        if self.target is not None:
+            return self.target.tab.converted_view, self.target.tab.alignment
+        return self.w.speak_tab.spectrogram, self.w.speak_tab.alignment
 
     def connect_engine(self, e) -> None:
         e.jobStarted.connect(self.started)
@@ -61,6 +75,14 @@ class SpeakController(QObject):
                          topic="text")
             return None
         job = SpeakJob(text=text, speaker=w.toolbar.speaker(), source=source, **w.style_vm.request())
+        return self.start(job)
+
+    def start(self, job: SpeakJob, target=None) -> SpeakJob:
+        """Send `job` to the engine; its events are drawn into the Speak tab, or into `target`'s views
+        (the ConvertController) for a conversion."""
+        w = self.w
+        text = job.text
+        self.target = target
         w.job = job
         w.audio.stop()
         self.stream_open = False
@@ -71,8 +93,8 @@ class SpeakController(QObject):
         w.busy_bar.setRange(0, 0)
         w.busy_bar.setFormat("starting…")
         w.busy_bar.show()
-        w.speak_tab.takes_pane.begin_pending(text if source == "text" else source)
-        w.statusBar().showMessage("Speaking…")
+        w.speak_tab.takes_pane.begin_pending(text if not job.converting else "converting " + Path(job.source).name)
+        w.statusBar().showMessage("Converting…" if job.converting else "Speaking…")
         w.update_actions()
         w.engine.speak(job)
         return job
@@ -98,10 +120,9 @@ class SpeakController(QObject):
     def started(self, job_id: int, ev) -> None:
         if self.current(job_id) is None:
             return
-        tab = self.w.speak_tab
-        tab.spectrogram.follow(True)
-        tab.alignment.follow(True)
-        self.w.take_vm.begin(ev.segments)
+        for view in self._views():
+            view.follow(True)
+        self.vm.begin(ev.segments)
         self._segments = len(ev.segments)
         self._progress()
 
@@ -109,15 +130,15 @@ class SpeakController(QObject):
         job = self.current(job_id)
         if job is None:
             return
-        self.w.take_vm.append_chunk(ev)
+        self.vm.append_chunk(ev)
         if job.first_mel_s is None:
             job.first_mel_s = time.perf_counter() - job.t0
-            self.w.take_vm.soon()  # draw the first frames without waiting for the frame timer
+            self.vm.soon()  # draw the first frames without waiting for the frame timer
             self.w.firstChunk.emit()
 
     def segment_done(self, job_id: int, result) -> None:
         if self.current(job_id) is not None:
-            self.w.take_vm.finish_segment(result)
+            self.vm.finish_segment(result)
             self._decoded += 1
             self._progress()
 
@@ -132,13 +153,14 @@ class SpeakController(QObject):
             return
         if not len(ev.wav):
             return
-        w.take_vm.append_audio(ev.segment, ev.wav)
-        w.take_vm.soon()
+        self.vm.append_audio(ev.segment, ev.wav)
+        self.vm.soon()
         if job.first_audio_s is None:
             job.first_audio_s = time.perf_counter() - job.t0
             w.firstAudio.emit()
-        sr = w.voice.audio.sample_rate
+        sr = self.vm.audio.sample_rate
         if self._fed_segment < 0:
+            w.play_offset_s = 0.0
             self.stream_open = w.audio.begin(sr)
         if self.stream_open:
             if 0 <= self._fed_segment != ev.segment:
@@ -155,8 +177,18 @@ class SpeakController(QObject):
         if self.stream_open:
             w.audio.end_feed()
             self.stream_open = False
+        target = self.target
+        ref = w.style_vm.reference
+        if job.reference and ref is not None and ref.path == job.reference and not job.converting:
+            aims = w.style.aims(ref)
+            if aims:
+                take.style = f"{take.style} ({aims})"
+        if job.purpose:
+            take.style = f"{job.purpose}: {take.style}"
         self.end("take")
         n = w.takes_ctl.add(take) + 1
+        if target is not None:
+            target.take_added(take)
         w.update_labels()
         done = f"{take.duration_s:.2f} s of audio in {take.synthesis_s + take.polish_s + take.vocoder_s:.2f} s"
         if take.partial:
@@ -187,8 +219,11 @@ class SpeakController(QObject):
         if how != "take":
             self.stream_open = False
         w.speak_tab.takes_pane.drop_pending()
-        w.take_vm.end_live()
-        w.speak_tab.spectrogram.follow(False)
-        w.speak_tab.alignment.follow(False)
+        self.vm.end_live()
+        for view in self._views():
+            view.follow(False)
+        if self.target is not None:
+            self.target.job_ended()
+        self.target = None
         w.busy_bar.hide()
         w.update_actions()

@@ -4,7 +4,11 @@
                                              arrays.npz    wav, and per sentence its mel and alignment
 
 Each take is written atomically (engine.fsutil.atomic_dir) as soon as it is made; the studio lists
-them again when it opens. No pickle: the arrays are plain numeric .npz entries."""
+them again when it opens. No pickle: the arrays are plain numeric .npz entries.
+
+Only the latest takes keep their arrays in memory: an older one is a `StoredTake` (what the takes
+list shows: text, voice, style, duration, RTF...) whose `load()` reads the full Take back, so the
+studio's memory stays flat however many takes a session makes."""
 
 from __future__ import annotations
 
@@ -26,6 +30,44 @@ FIELDS = ("text", "sample_rate", "model", "vocoder", "device", "style", "synthes
           "token_weights", "created", "partial", "source", "polish_s")
 
 
+class StoredTake:
+    """A take whose arrays stay on disk: its metadata, and `load()` for the full Take."""
+
+    heavy = False
+
+    def __init__(self, meta: dict, folder: str) -> None:
+        for k in FIELDS:
+            setattr(self, k, meta.get(k))
+        self.text = self.text or ""
+        self.source = self.source or "text"
+        self.partial = bool(self.partial)
+        self.polish_s = float(self.polish_s or 0.0)
+        self.duration_s = float(meta["duration_s"])
+        self.folder = folder
+
+    @property
+    def rtf(self) -> float:
+        return (self.synthesis_s + self.polish_s + self.vocoder_s) / max(self.duration_s, 1e-9)
+
+    def load(self) -> Take:
+        return TakeStore(Path(self.folder).parent).load(self.folder)
+
+
+def stored(take: Take) -> StoredTake | Take:
+    """The light form of a take kept on disk (the take itself when it is not on disk)."""
+    folder = getattr(take, "folder", None)
+    if not folder:
+        return take
+    meta = {k: getattr(take, k) for k in FIELDS}
+    meta["duration_s"] = take.duration_s
+    return StoredTake(meta, folder)
+
+
+def full(take) -> Take:
+    """A Take with its arrays (reading a StoredTake back from disk)."""
+    return take.load() if isinstance(take, StoredTake) else take
+
+
 def takes_dir() -> Path:
     return user_data_dir() / "takes"
 
@@ -44,6 +86,7 @@ class TakeStore:
         while folder.exists():
             folder, n = folder.with_name(f"{folder.name.split('~')[0]}~{n}"), n + 1
         meta = {k: getattr(take, k) for k in FIELDS}
+        meta["duration_s"] = take.duration_s
         meta["segments"] = [{"index": s.index, "text": s.text, "tokens": list(s.tokens),
                              "stop_reached": bool(s.stop_reached), "alignment_complete": bool(s.alignment_complete)}
                             for s in take.segments]
@@ -79,12 +122,19 @@ class TakeStore:
         take.folder = str(folder)
         return take
 
-    def load_all(self) -> list[Take]:
-        """Every readable take, oldest first (an unreadable one is skipped and logged)."""
+    def load_all(self, keep_heavy: int | None = None) -> list[Take | StoredTake]:
+        """Every readable take, oldest first (an unreadable one is skipped and logged); with
+        `keep_heavy`, all but that many latest come back as StoredTakes (arrays left on disk)."""
         out = []
-        for folder in self.folders():
+        folders = self.folders()
+        for i, folder in enumerate(folders):
             try:
-                out.append(self.load(folder))
+                light = keep_heavy is not None and i < len(folders) - keep_heavy
+                meta = json.loads((Path(folder) / "take.json").read_text()) if light else None
+                if meta is not None and "duration_s" in meta:
+                    out.append(StoredTake(meta, str(folder)))
+                else:
+                    out.append(self.load(folder))
             except (OSError, ValueError, KeyError, TypeError) as exc:
                 log.warning("skipping the kept take %s: %s", folder, exc)
         return out

@@ -1,6 +1,10 @@
 """The takes: the list the window keeps (row i = take i), kept on disk as they are made
 (studio/take_store.py) and listed again at startup; selecting one shows it and restores its text and
-style; Play, Export (atomic, by engine.audio.io.save_audio), Delete and Clear."""
+style; Play, Export (atomic, by engine.audio.io.save_audio), Delete and Clear.
+
+Memory stays flat over a long session: only the latest KEEP_IN_MEMORY takes hold their arrays; older
+ones are StoredTakes read back from disk when selected, played or exported; the list keeps at most
+the store's limit (the oldest go, from the list and the disk)."""
 
 from __future__ import annotations
 
@@ -12,10 +16,12 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from engine.errors import BadInput
 from studio.audio_io import NO_DEVICE_MESSAGE
-from studio.take_store import TakeStore
+from studio.take_store import TakeStore, full, stored
 
 log = logging.getLogger("prufrock.studio")
 FILTERS = {"wav": "WAV audio (*.wav)", "flac": "FLAC audio (*.flac)"}
+KEEP_IN_MEMORY = 8
+"""The latest takes whose audio, mels and alignments stay in memory."""
 
 
 class TakesController(QObject):
@@ -33,7 +39,7 @@ class TakesController(QObject):
 
     def restore(self) -> int:
         """List the takes kept from earlier sessions. -> how many."""
-        for take in self.store.load_all():
+        for take in self.store.load_all(keep_heavy=KEEP_IN_MEMORY):
             self.takes.append(take)
             self.pane.add(take, len(self.takes) - 1)
         return len(self.takes)
@@ -44,9 +50,25 @@ class TakesController(QObject):
         self.store.save(take)
         self.takes.append(take)
         self.pane.add(take, len(self.takes) - 1)
+        old = len(self.takes) - 1 - KEEP_IN_MEMORY
+        if old >= 0:
+            self.takes[old] = stored(self.takes[old])
+        while len(self.takes) > self.store.limit:  # the store has dropped the oldest from the disk
+            self.takes.pop(0)
+            self.pane.remove(0)
         row = len(self.takes) - 1
         QTimer.singleShot(0, lambda: self.w.job is None and self.list.setCurrentRow(row))
         return row
+
+    def get(self, index: int):
+        """Take `index` with its arrays (read back from disk for an older one); None, with a message,
+        when its files are gone."""
+        try:
+            return full(self.takes[index])
+        except (OSError, ValueError, KeyError) as exc:
+            self.w.show_error(f"take {index + 1 if index >= 0 else len(self.takes)} cannot be read back: {exc}",
+                              topic="takes")
+            return None
 
     def selected_index(self) -> int:
         row = self.list.currentRow()
@@ -54,7 +76,9 @@ class TakesController(QObject):
 
     def _selected(self, row: int) -> None:
         if self.w.job is None and 0 <= row < len(self.takes):
-            take = self.takes[row]
+            take = self.get(row)
+            if take is None:
+                return
             self.w.speak_tab.spectrogram.follow(False)
             self.w.speak_tab.alignment.follow(False)
             self.w.take_vm.show_take(take)
@@ -86,13 +110,20 @@ class TakesController(QObject):
         self.w.update_actions()
 
     # ----- play and export --------------------------------------------------------------------------
-    def play(self, index: int | None = None) -> bool:
+    def play(self, index: int | None = None, start_s: float = 0.0) -> bool:
+        """Play a take (the selected one by default), from `start_s` seconds into it."""
         if not self.takes:
             return False
-        take = self.takes[self.selected_index() if index is None else index]
-        if self.w.job is None:
+        take = self.get(self.selected_index() if index is None else index)
+        if take is None:
+            return False
+        if self.w.job is None and start_s <= 0:
             self.w.take_vm.show_take(take)
-        if self.w.audio.play(take.wav, take.sample_rate):
+        start = min(max(0, int(start_s * take.sample_rate)), len(take.wav))
+        self.w.play_offset_s = start / take.sample_rate
+        if start >= len(take.wav):
+            return False
+        if self.w.audio.play(take.wav[start:], take.sample_rate):
             return True
         self.w.banner.show_message(self.w.audio.message or NO_DEVICE_MESSAGE, kind="info", topic="audio")
         return False
@@ -103,9 +134,13 @@ class TakesController(QObject):
         if not self.takes:
             raise BadInput("there is no take to export yet: speak something first")
         try:
-            take = self.takes[index]
+            self.takes[index]
         except (IndexError, TypeError):
             raise BadInput(f"there is no take {index}: there are {len(self.takes)} takes") from None
+        try:
+            take = full(self.takes[index])
+        except (OSError, ValueError, KeyError) as exc:
+            raise BadInput(f"take {index} cannot be read back from {self.store.root}: {exc}") from None
         path = Path(path).expanduser()
         try:
             save_audio(path, take.wav, take.sample_rate)
@@ -113,18 +148,19 @@ class TakesController(QObject):
             raise BadInput(f"cannot write {path}: {exc.strerror or exc}") from None
         s = self.w.settings
         s.export_folder = str(path.resolve().parent)
+        s.remember_file(path)
         s.export_format = path.suffix.lower().lstrip(".")
         self.w.banner.clear("export")
         self.w.statusBar().showMessage(f"Exported take to {path}", 6000)
         return path
 
-    def export_dialog(self) -> None:
+    def export_dialog(self, index: int | None = None) -> None:
         if not self.takes:
             self.w.show_error("There is no take to export yet: speak something first.", kind="info", topic="export")
             return
-        index = self.selected_index()
+        index = self.selected_index() if index is None else index
         fmt = self.w.settings.export_format if self.w.settings.export_format in FILTERS else "wav"
-        start = str(Path(self.w.settings.export_folder) / f"take-{index + 1}.{fmt}")
+        start = str(Path(self.w.settings.last_folder) / f"take-{index + 1}.{fmt}")
         order = [FILTERS[fmt]] + [f for k, f in FILTERS.items() if k != fmt]
         path, chosen = QFileDialog.getSaveFileName(self.w, "Export take", start, ";;".join(order))
         if not path:

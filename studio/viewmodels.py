@@ -139,6 +139,25 @@ class TakeViewModel(QObject):
             c += len(toks)
         return out, tokens
 
+    def time_map(self) -> list[tuple[float, float, int, int]]:
+        """(t0, t1, step0, step1) per sentence drawn so far: where its frames lie on the time axis
+        (sentences joined with gaps, as in mel()) and which decoder steps made them (as in alignment())."""
+        if not self.audio:
+            return []
+        frame_s = self.audio.hop_length / self.audio.sample_rate
+        out, frames, steps = [], 0, 0
+        for i, (m, a) in enumerate(zip(self.mels, self.aligns)):
+            n_frames = sum(x.shape[-1] for x in m) if isinstance(m, list) else m.shape[-1]
+            n_steps = sum(x.shape[0] for x in a) if isinstance(a, list) else a.shape[0]
+            if not n_frames or not n_steps:
+                break
+            if i:
+                frames += self.gap_frames
+            out.append((frames * frame_s, (frames + n_frames) * frame_s, steps, steps + n_steps))
+            frames += n_frames
+            steps += n_steps
+        return out
+
     def wave(self) -> np.ndarray:
         if "take" in self.wavs:
             return self.wavs["take"]

@@ -147,6 +147,7 @@ class VoiceController(QObject):
         w.update_labels()
         w.update_actions()
         w.voiceReady.emit(w.voice)
+        w.style.measure()  # what each style token does: in the engine, between takes
 
     def vocoder_failed(self, spec: str, message: str) -> None:
         self.w.show_error(message + " — using griffinlim.", topic="vocoder")

@@ -2,12 +2,14 @@
 
     ModelToolbar      (model_toolbar.py)      voice, speaker, vocoder, Polish, output device
     SpeakTab          (panes/speak_tab.py)    text, style, takes; live spectrogram, waveform, alignment
-    ConvertTab, TrainingTab                   the other tabs
+    ConvertTab        (panes/convert_tab.py)  source (drop, open, record), Convert; source/converted/alignment
+    TrainingTab       (panes/training_tab.py) training runs
     MessageBanner     (message_banner.py)     one-line errors and notices, cleared by success
     VoiceController   (voice_controller.py)   loading the toolbar's models in the engine process
     SpeakController   (speak_controller.py)   one Speak: the pipeline's events -> views, playback, take
     TakesController   (takes_controller.py)   the takes: kept on disk, selected, played, exported
     StyleController   (style_controller.py)   sliders and reference clip
+    ConvertController (convert_controller.py) the converter (a second source in the engine), sources, recording
 
 The GUI thread only draws and routes signals: the models load and run in the engine process that
 `EngineWorker` manages (workers.py, engine_process.py), and audio plays on the audio thread (audio_io.py).
@@ -29,14 +31,14 @@ from studio import qt_compat
 
 qt_compat.apply()  # before any widget exists: see qt_compat.py
 
-from engine.errors import NotBuiltYet  # noqa: E402
 from engine.paths import RESOURCES  # noqa: E402
 from studio.about import AboutDialog, about_markdown  # noqa: E402
-from studio.audio_io import NO_DEVICE_MESSAGE, AudioOutput  # noqa: E402
+from studio.audio_io import NO_DEVICE_MESSAGE, AudioInput, AudioOutput  # noqa: E402
+from studio.convert_controller import ConvertController  # noqa: E402
+from studio.menus import build_menus  # noqa: E402
 from studio.message_banner import MessageBanner  # noqa: E402
 from studio.model_toolbar import ModelToolbar  # noqa: E402
-from studio.panes import ConvertTab  # noqa: E402
-from studio.panes.later_tabs import CONVERT_LATER, converter_choices  # noqa: E402
+from studio.panes.convert_tab import ConvertTab  # noqa: E402
 from studio.panes.speak_tab import SpeakTab  # noqa: E402
 from studio.panes.training_tab import TrainingTab  # noqa: E402
 from studio.settings import Settings  # noqa: E402
@@ -63,6 +65,9 @@ class MainWindow(QMainWindow):
     errorShown = Signal(str)
     firstChunk = Signal()  # the current job's first mel chunk has been drawn
     firstAudio = Signal()  # the current job's first audio chunk has arrived (drawn and playing)
+    sourceChanged = Signal()  # a recording to convert was loaded (or could not be)
+    converterReady = Signal(object)  # ConverterInfo
+    tokensMeasured = Signal(str)  # voice name: its style sliders now say what they do
 
     def __init__(self, model=None, settings=None, vocoder: str | None = None, device: str = "auto",
                  takes: TakeStore | None = None) -> None:
@@ -91,9 +96,12 @@ class MainWindow(QMainWindow):
         self.style = StyleController(self)
         self.speaking = SpeakController(self)
         self.voices = VoiceController(self)
+        self.converting = ConvertController(self)
         self.take_vm.changed.connect(self._draw)
         self.start_engine()
         self.audio = AudioOutput(self)
+        self.audio_in = AudioInput(self.audio, self)
+        self.converting.connect_audio(self.audio_in)
         self.audio.devicesChanged.connect(self._devices_listed)
         self.audio.unavailable.connect(self._audio_unavailable)
         self.audio.playingChanged.connect(self._playing_changed)
@@ -131,23 +139,23 @@ class MainWindow(QMainWindow):
         self.spectrogram, self.waveform, self.alignment = s.spectrogram, s.waveform, s.alignment
         self.main_splitter, self.left_splitter, self.view_splitter = s.main_splitter, s.left_splitter, s.view_splitter
 
-        self.convert_tab = ConvertTab(converter_choices())
+        self.convert_tab = ConvertTab()
         self.training_tab = TrainingTab(self.settings)
         self.tabs = QTabWidget(objectName="mainTabs")
         self.tabs.addTab(s, "&Speak")
         self.tabs.addTab(self.convert_tab, "&Convert")
         self.tabs.addTab(self.training_tab, "&Training")
         self.tabs.setTabToolTip(0, "Type text and hear it (Alt+S)")
-        self.tabs.setTabToolTip(1, CONVERT_LATER + " (Alt+C)")
+        self.tabs.setTabToolTip(1, "Convert a recording (dropped, opened or recorded) into another voice (Alt+C)")
         self.tabs.setTabToolTip(2, "Train your own models: start, watch, stop and resume training runs (Alt+T)")
 
         self.banner = MessageBanner()
         central = QWidget()
         clay = QVBoxLayout(central)
         clay.setContentsMargins(4, 4, 4, 0)
-        clay.addWidget(self.banner)
         clay.addWidget(self.tabs, 1)
         self.setCentralWidget(central)
+        self.banner.attach(central)  # floats over the content: nothing moves when it shows or hides
 
         status = QStatusBar(objectName="statusBar")
         self.setStatusBar(status)
@@ -163,49 +171,40 @@ class MainWindow(QMainWindow):
         for w in (self.busy_bar, self.device_label, self.model_label, self.rtf_label):
             status.addPermanentWidget(w)
 
-        file_menu = self.menuBar().addMenu("&File")
-        for text, keys, slot in (("Load reference clip…", "Ctrl+O", lambda: self.style_panel.drop.open_dialog()),
-                                 ("Export take…", "Ctrl+S", lambda: self.takes_ctl.export_dialog())):
-            act = QAction(text, self, shortcut=QKeySequence(keys))
-            act.triggered.connect(slot)
-            file_menu.addAction(act)
-        file_menu.addSeparator()
-        act = QAction("Quit", self, shortcut=QKeySequence.StandardKey.Quit)
-        act.triggered.connect(self.close)
-        file_menu.addAction(act)
-        speak_menu = self.menuBar().addMenu("&Speak")
-        for text, keys, slot in (("Speak", "Ctrl+Return", lambda: self.speak()), ("Stop", "Escape", self.stop),
-                                 ("Play take", "Ctrl+P", lambda: self.play())):
-            act = QAction(text, self, shortcut=QKeySequence(keys))
-            act.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)  # the text pane and Esc own the keys
-            act.triggered.connect(slot)
-            speak_menu.addAction(act)
-        help_menu = self.menuBar().addMenu("&Help")
-        act = QAction("About Prufrock…", self, objectName="aboutAction")
-        act.triggered.connect(self.show_about)
-        help_menu.addAction(act)
-        QShortcut(QKeySequence("Escape"), self, activated=self.stop)
-        QShortcut(QKeySequence("Ctrl+P"), self, activated=lambda: self.play())
+        self.actions = build_menus(self)
 
         self.speak_button.clicked.connect(lambda: self.speak())
         self.stop_button.clicked.connect(lambda: self.stop())
         self.play_button.clicked.connect(lambda: self.play())
         self.export_button.clicked.connect(lambda: self.takes_ctl.export_dialog())
         self.output_selector.currentIndexChanged.connect(lambda _i: self._output_chosen())
+        self.tabs.currentChanged.connect(lambda i: i == 1 and self.converting.has_converter() and
+                                         self.converting.ensure_loaded())  # ready before the first Convert
         self.training_tab.message.connect(lambda text, kind: self.show_error(text, kind=kind))
-        self.training_tab.modelInstalled.connect(lambda path: self.refresh_voices(select=path))
+        self.training_tab.modelInstalled.connect(self._model_installed)
         self.training_tab.playRequested.connect(self._play_sample)
         self.playhead_timer = QTimer(self)
         self.playhead_timer.setInterval(33)
-        self.playhead_timer.timeout.connect(lambda: self.waveform.set_playhead(self.audio.position_s()))
+        self.playhead_timer.timeout.connect(self._move_playhead)
+        self.play_offset_s = 0.0
+        self.speak_tab.time_link.clicked.connect(self.play_from)
+
+    def _model_installed(self, path: str) -> None:
+        """A model was installed from the Training tab: list it where it belongs."""
+        from engine.bundle import installed
+
+        if any(p == str(path) or Path(p) == Path(path) for _, p in installed(role="converter")):
+            self.converting.refresh(select=str(path))
+        else:
+            self.refresh_voices(select=path)
 
     def start_engine(self) -> None:
         self.engine = EngineWorker(self)
         self.voices.connect_engine(self.engine)
         self.speaking.connect_engine(self.engine)
-        self.engine.referenceLoaded.connect(self.style.reference_loaded)
-        self.engine.referenceFailed.connect(self.style.reference_failed)
+        self.style.connect_engine(self.engine)
         self.engine.engineLost.connect(self.voices.engine_lost)
+        self.converting.connect_engine(self.engine)
 
     # ================================================================================ the API
     def can_speak(self) -> bool:
@@ -244,10 +243,28 @@ class MainWindow(QMainWindow):
     def reset_style(self) -> None:
         self.style.reset()
 
-    def load_source(self, path) -> None:
-        """Load a recording to convert (what dropping it on sourceDrop will do). Voice conversion is a
-        later feature: this raises NotBuiltYet with a message saying so."""
-        raise NotBuiltYet(f"cannot load {Path(path).name}: " + CONVERT_LATER)
+    def preview_token(self, token: int):
+        """Speak the fixed phrase with style token `token` emphasised (its ▶ button). -> the job or None."""
+        return self.style.preview(token)
+
+    def load_source(self, path) -> bool:
+        """Load a recording to convert (what dropping it on sourceDrop does). It is read in the engine
+        process: sourceChanged fires when it is shown, errorShown when it cannot be used. False (and a
+        message) when no converter is installed."""
+        return self.converting.load_source(path)
+
+    def convert(self) -> SpeakJob | None:
+        """Convert the loaded recording (what convertButton does). Returns the job, or None when it
+        cannot start (a message says why)."""
+        return self.converting.convert()
+
+    def record(self) -> bool:
+        """Start recording a source from the input device (recordButton). False, with a message, when
+        there is no input device."""
+        return self.converting.record()
+
+    def stop_recording(self) -> None:
+        self.converting.stop_recording()
 
     def refresh_voices(self, select: str | None = None) -> None:
         self.voices.refresh(select)
@@ -282,6 +299,8 @@ class MainWindow(QMainWindow):
             self.alignment.set_alignment(*vm.alignment())
         if "wave" in parts:
             self.waveform.set_wave(vm.wave(), vm.sample_rate)
+        if parts & {"mel", "alignment"}:
+            self.speak_tab.time_link.set_map(vm.time_map())
 
     def _play_sample(self, wav, sample_rate: int) -> None:
         """Play a training sample; without an audio device say so, and carry on."""
@@ -293,12 +312,22 @@ class MainWindow(QMainWindow):
         if not ok:
             self.statusBar().showMessage(self.audio.message or NO_DEVICE_MESSAGE, 8000)
 
+    def play_from(self, seconds: float) -> bool:
+        """Play the shown take from `seconds` (what a click in the Speak tab's views does)."""
+        if self.job is not None or not self.takes:
+            return False
+        return self.takes_ctl.play(None, start_s=seconds)
+
+    def _move_playhead(self) -> None:
+        pos = self.audio.position_s()
+        self.speak_tab.time_link.set_playhead(None if pos is None else self.play_offset_s + pos)
+
     def _playing_changed(self, playing: bool) -> None:
         if playing:
             self.playhead_timer.start()
         else:
             self.playhead_timer.stop()
-            self.waveform.set_playhead(None)
+            self.speak_tab.time_link.set_playhead(None)
         self.update_actions()
 
     def _devices_listed(self, devices) -> None:
@@ -341,6 +370,8 @@ class MainWindow(QMainWindow):
                                          (self.voice and not self.vocoder_name) else "No voice is loaded")
         else:
             self.speak_button.setToolTip("Synthesise the text (Ctrl+Enter)")
+        if hasattr(self, "audio_in"):
+            self.converting.update()
 
     def update_labels(self) -> None:
         if self.voice is not None:
@@ -364,7 +395,8 @@ class MainWindow(QMainWindow):
             state = s.splitter_state(name)
             if state is not None:
                 splitter.restoreState(state)
-        self.style_panel.drop.start_folder = s.export_folder
+        self.style_panel.drop.start_folder = s.last_folder
+        self.style_panel.drop.settings = s
 
     def save_settings(self) -> None:
         s = self.settings
@@ -384,6 +416,7 @@ class MainWindow(QMainWindow):
             self.engine.cancel(self.job)
         self.playhead_timer.stop()
         self.training_tab.shutdown()
+        self.converting.stop_recording()
         self.audio.shutdown()
         self.engine.shutdown()
 

@@ -30,7 +30,7 @@ from multiprocessing.connection import Client, Listener
 from PySide6.QtCore import QObject, QThread, QTimer, Signal
 
 from engine.paths import PROJECT_ROOT
-from studio.engine_process import ReferenceInfo, VoiceInfo  # noqa: F401 - re-exported for the window
+from studio.engine_process import ConverterInfo, ReferenceInfo, SourceInfo, VoiceInfo  # noqa: F401 - re-exported
 
 log = logging.getLogger("prufrock.studio")
 _job_ids = itertools.count(1)
@@ -46,6 +46,12 @@ class SpeakJob:
     speaker: str | None = None
     source: str = "text"
     """'text', or the path of a recording to convert."""
+    vocoder: str | None = None
+    """The vocoder choice (a conversion loads it for the converter when the voice's does not fit)."""
+    polish: bool = False
+    """Polish on: a conversion uses the polisher made for its converter, when one is installed."""
+    purpose: str = ""
+    """Said first in the take's style, e.g. "preview of token 3" (such a take never restores the sliders)."""
     id: int = field(default_factory=lambda: next(_job_ids))
     t0: float = field(default_factory=time.perf_counter)
     cancelled: bool = False
@@ -59,7 +65,11 @@ class SpeakJob:
 
     def command(self) -> dict:
         return {"id": self.id, "text": self.text, "weights": self.weights, "reference": self.reference,
-                "speaker": self.speaker, "source": self.source}
+                "speaker": self.speaker, "source": self.source, "vocoder": self.vocoder, "polish": self.polish}
+
+    @property
+    def converting(self) -> bool:
+        return self.source not in ("", "text")
 
 
 class EventReader(QThread):
@@ -115,6 +125,12 @@ class EngineWorker(QObject):
     polisherFailed = Signal(str)  # message
     referenceLoaded = Signal(object)  # ReferenceInfo
     referenceFailed = Signal(str, str)  # path, message
+    converterLoaded = Signal(object)  # ConverterInfo
+    converterFailed = Signal(str, str)  # spec, message
+    sourceLoaded = Signal(object)  # SourceInfo
+    sourceFailed = Signal(str, str)  # path, message
+    tokensMeasured = Signal(str, object)  # voice, [TokenEffect]
+    tokensFailed = Signal(str, str)  # voice, message
     jobStarted = Signal(int, object)  # job id, engine.inference.pipeline.Started
     chunk = Signal(int, object)  # job id, ChunkEvent
     segmentDone = Signal(int, object)  # job id, SegmentResult
@@ -128,7 +144,9 @@ class EngineWorker(QObject):
     _EVENTS = {"voiceLoaded": "voiceLoaded", "voiceFailed": "voiceFailed", "vocoderReady": "vocoderReady",
                "vocoderFailed": "vocoderFailed", "polisherReady": "polisherReady",
                "polisherFailed": "polisherFailed", "referenceLoaded": "referenceLoaded",
-               "referenceFailed": "referenceFailed", "jobStarted": "jobStarted", "chunk": "chunk",
+               "referenceFailed": "referenceFailed", "converterLoaded": "converterLoaded",
+               "converterFailed": "converterFailed", "sourceLoaded": "sourceLoaded", "sourceFailed": "sourceFailed",
+               "tokensMeasured": "tokensMeasured", "tokensFailed": "tokensFailed", "jobStarted": "jobStarted", "chunk": "chunk",
                "segmentDone": "segmentDone", "polished": "polished", "audio": "audioChunk", "take": "takeReady",
                "cancelled": "jobCancelled", "failed": "jobFailed"}
 
@@ -192,6 +210,15 @@ class EngineWorker(QObject):
 
     def load_reference(self, path: str) -> None:
         self._send("cmd", ("load_reference", path))
+
+    def load_converter(self, spec: str, device: str = "auto") -> None:
+        self._send("cmd", ("load_converter", spec, device))
+
+    def load_source(self, path: str) -> None:
+        self._send("cmd", ("load_source", path))
+
+    def measure_tokens(self, voice: str, phrase: str, cache: str | None) -> None:
+        self._send("cmd", ("measure_tokens", {"voice": voice, "phrase": phrase, "cache": cache}))
 
     def speak(self, job: SpeakJob) -> None:
         self._send("cmd", ("speak", job.command()))

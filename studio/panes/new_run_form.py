@@ -95,7 +95,7 @@ class NewRunForm(QGroupBox):
         self.run_browse = QPushButton("Browse…")
         self.start_button = QPushButton(st.standardIcon(QStyle.StandardPixmap.SP_MediaPlay), "Start training",
                                         objectName="startTrainingButton")
-        self.start_button.setToolTip("Start a new training run in its own process")
+        self.start_button.setToolTip("Start a new training run in its own process (Ctrl+Shift+T)")
 
         form = QFormLayout(self)
         form.addRow("Recipe:", self.recipe)
@@ -315,7 +315,7 @@ class NewRunForm(QGroupBox):
     def update_start(self) -> None:
         building = self.corpus.running
         self.start_button.setEnabled(self.startable() and self.layout_ok and not building)
-        self.start_button.setToolTip("Start a new training run in its own process" if self.layout_ok else
-                                     "Choose a corpus in a known layout first" if not building else
-                                     "Waiting for the corpus to be built")
+        self.start_button.setToolTip(("Start a new training run in its own process" if self.layout_ok else
+                                      "Choose a corpus in a known layout first" if not building else
+                                      "Waiting for the corpus to be built") + " (Ctrl+Shift+T)")
         self.corpus.build_button.setEnabled(not building)

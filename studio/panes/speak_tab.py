@@ -11,6 +11,7 @@ from studio.panes.style_panel import StylePanel
 from studio.panes.takes_pane import TakesPane
 from studio.panes.text_pane import TextPane
 from studio.views import AlignmentView, SpectrogramView, WaveformView
+from studio.views.time_link import TimeLink
 
 PLACEHOLDER = ("Type some text and press Speak (Ctrl+Enter):\n"
                "the mel spectrogram is drawn here as the decoder runs.")
@@ -33,13 +34,17 @@ class SpeakTab(QWidget):
 
         self.spectrogram = SpectrogramView(placeholder=PLACEHOLDER)
         self.spectrogram.setObjectName("spectrogramView")
-        self.spectrogram.setToolTip("Mel spectrogram (drag or wheel to pan and zoom in time; A resets)")
+        self.spectrogram.setToolTip("Mel spectrogram, colour in dB: drag or wheel to pan and zoom in time (all "
+                                    "views follow); click to play from there; Ctrl+0 shows all")
         self.waveform = WaveformView()
         self.waveform.setObjectName("waveformView")
         self.waveform.setXLink(self.spectrogram)
         self.alignment = AlignmentView()
         self.alignment.setObjectName("alignmentView")
-        self.alignment.setToolTip("Attention: which input symbol (left) each decoder step (bottom) reads")
+        self.alignment.setToolTip("Attention: which input symbol (left) each decoder step (bottom) reads; the "
+                                  "symbol under the mouse is named in the corner")
+        self.waveform.setToolTip("The audio: click to play from a point; drag or wheel to pan and zoom")
+        self.time_link = TimeLink(self.spectrogram, self.waveform, self.alignment, self)
         views = QSplitter(Qt.Orientation.Vertical, objectName="viewSplitter")
         for title, view, stretch in (("Mel spectrogram", self.spectrogram, 4), ("Waveform", self.waveform, 2),
                                      ("Alignment", self.alignment, 4)):
@@ -59,7 +64,7 @@ class SpeakTab(QWidget):
         self.main_splitter.addWidget(views)
         self.main_splitter.setStretchFactor(0, 0)
         self.main_splitter.setStretchFactor(1, 1)
-        self.main_splitter.setSizes([400, 920])
+        self.main_splitter.setSizes([340, 980])  # the plots get most of a small window
         self.left_splitter, self.view_splitter = left, views
         lay = QVBoxLayout(self)
         lay.setContentsMargins(4, 4, 4, 4)

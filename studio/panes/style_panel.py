@@ -6,7 +6,7 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QFileDialog, QFrame, QGridLayout, QGroupBox, QHBoxLayout, QLabel, QPushButton,
-                               QScrollArea, QSlider, QVBoxLayout, QWidget)
+                               QScrollArea, QSlider, QToolButton, QVBoxLayout, QWidget)
 
 from studio.views.spectrogram import SpectrogramView
 
@@ -28,6 +28,7 @@ class DropZone(QFrame):
         self.setCursor(Qt.CursorShape.PointingHandCursor)
         self.dialog_title = dialog_title
         self.start_folder = str(Path.home())
+        self.settings = None  # studio.settings.Settings: dialogs open in the last folder used
         self.prompt = QLabel(prompt)
         self.prompt.setWordWrap(True)
         self.prompt.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -68,9 +69,12 @@ class DropZone(QFrame):
             self.open_dialog()
 
     def open_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, self.dialog_title, self.start_folder, AUDIO_FILTER)
+        start = self.settings.last_folder if self.settings is not None else self.start_folder
+        path, _ = QFileDialog.getOpenFileName(self, self.dialog_title, start, AUDIO_FILTER)
         if path:
             self.start_folder = str(Path(path).parent)
+            if self.settings is not None:
+                self.settings.remember_file(path)
             self.fileChosen.emit(path)
 
 
@@ -78,7 +82,7 @@ class ReferenceDrop(DropZone):
     """Drop zone for a style reference clip; shows the clip's name and spectrogram once loaded."""
 
     def __init__(self, parent=None) -> None:
-        super().__init__("Drop a voice clip here (or click) to copy its speaking style",
+        super().__init__("Drop a voice clip here (or click) to copy its style",
                          "Choose a reference clip", parent)
         self.setObjectName("referenceDrop")
         self.setToolTip("Drop an audio file (WAV, FLAC, OGG…) or click to choose one. While a clip is loaded "
@@ -111,7 +115,7 @@ class ReferenceDrop(DropZone):
         self.spectrogram.setVisible(True)
 
     def clear_reference(self) -> None:
-        self.prompt.setText("Drop a voice clip here (or click) to copy its speaking style")
+        self.prompt.setText("Drop a voice clip here (or click) to copy its style")
         self.name.setVisible(False)
         self.spectrogram.setVisible(False)
 
@@ -121,11 +125,15 @@ class StylePanel(QGroupBox):
 
     weightChanged = Signal(int, float)
     resetRequested = Signal()
+    previewRequested = Signal(int)  # token: speak the fixed phrase with it emphasised
 
     def __init__(self, parent=None) -> None:
         super().__init__("Style", parent)
         self.sliders: list[QSlider] = []
         self.values: list[QLabel] = []
+        self.labels: list[QLabel] = []
+        self.previews: list[QToolButton] = []
+        self.effects: list = []
         self.grid_host = QWidget()
         self.grid = QGridLayout(self.grid_host)
         self.grid.setContentsMargins(0, 0, 0, 0)
@@ -154,30 +162,51 @@ class StylePanel(QGroupBox):
 
     def build(self, n_tokens: int) -> None:
         """One slider per style token (rebuilt when the voice changes)."""
-        for w in self.sliders + self.values:
+        for w in self.sliders + self.values + self.labels + self.previews:
             w.setParent(None)
             w.deleteLater()
         while self.grid.count():
             item = self.grid.takeAt(0)
             if item.widget():
                 item.widget().deleteLater()
-        self.sliders, self.values = [], []
+        self.sliders, self.values, self.labels, self.previews, self.effects = [], [], [], [], []
         for i in range(n_tokens):
-            label = QLabel(f"token {i}")
+            label = QLabel(f"token {i}", objectName=f"styleTokenLabel{i}")
+            label.setToolTip("What this token does is being measured (F0 and speaking rate of a short phrase)…")
+            label.setMinimumWidth(64)
             slider = QSlider(Qt.Orientation.Horizontal, objectName=f"styleTokenSlider{i}")
             slider.setRange(0, SLIDER_STEPS)
             slider.setToolTip(f"Weight of style token {i} (0 to 1)")
             value = QLabel("0.00")
             value.setMinimumWidth(32)
+            preview = QToolButton(objectName=f"styleTokenPreview{i}")
+            preview.setText("▶")
+            preview.setAutoRaise(True)
+            preview.setToolTip(f"Hear token {i}: speak a short fixed phrase with it emphasised (the sliders stay)")
+            preview.clicked.connect(lambda _=False, i=i: self.previewRequested.emit(i))
             slider.valueChanged.connect(lambda v, i=i: self._moved(i, v))
             self.grid.addWidget(label, i, 0)
             self.grid.addWidget(slider, i, 1)
             self.grid.addWidget(value, i, 2)
+            self.grid.addWidget(preview, i, 3)
             self.sliders.append(slider)
             self.values.append(value)
+            self.labels.append(label)
+            self.previews.append(preview)
         self.note.setText("This voice has no style tokens." if n_tokens == 0 else
                           f"{n_tokens} style tokens: move a slider to mix the voice's learned styles.")
         self.drop.setEnabled(n_tokens > 0)
+
+    def set_effects(self, effects) -> None:
+        """Say what each token does (studio.token_effects.TokenEffect per token): "3 · higher, faster",
+        the measured figures in the tooltips."""
+        if len(effects) != len(self.sliders):
+            return
+        self.effects = list(effects)
+        for e, label, slider in zip(effects, self.labels, self.sliders):
+            label.setText(f"{e.token} · {e.words}")
+            label.setToolTip(e.tooltip())
+            slider.setToolTip(f"Weight of style token {e.token} (0 to 1): {e.words}\n{e.tooltip()}")
 
     def _moved(self, i: int, v: int) -> None:
         self.values[i].setText(f"{v / SLIDER_STEPS:.2f}")

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
@@ -16,13 +17,18 @@ def describe_take(number: int, take) -> tuple[str, str]:
     """-> (one-line label, tooltip)."""
     when = dt.datetime.fromtimestamp(take.created).strftime("%H:%M:%S")
     text = " ".join(take.text.split())
+    converted = getattr(take, "source", "text") not in ("", "text")
+    if converted:
+        text = f"converted {Path(take.source).name}" + (f": {text}" if text else "")
     short = text if len(text) <= 48 else text[:47] + "…"
     style = take.style if len(take.style) <= 24 else take.style[:23] + "…"
     mark = f"  [{PARTIAL}]" if take.partial else ""
-    label = f"#{number}  {when}  “{short}”{mark}\n     {take.model} · {style} · {take.vocoder} · " \
+    shown = f"⇄ {short}" if converted else f"“{short}”"
+    label = f"#{number}  {when}  {shown}{mark}\n     {take.model} · {style} · {take.vocoder} · " \
             f"{take.duration_s:.2f} s · RTF {take.rtf:.2f}"
     tip = (f"Take {number} at {when}" + (f" ({PARTIAL}: what was made before Stop)" if take.partial else "")
-           + f"\nText: {text}\nVoice: {take.model} on {take.device}\nStyle: {take.style}\n"
+           + (f"\nSource: {take.source}" if converted else f"\nText: {text}")
+           + f"\nVoice: {take.model} on {take.device}\nStyle: {take.style}\n"
            f"Vocoder: {take.vocoder}" + (" (polished)" if take.polished else "")
            + f"\nDuration: {take.duration_s:.2f} s\n"
            f"Synthesis {take.synthesis_s:.2f} s + vocoder {take.vocoder_s:.2f} s → RTF {take.rtf:.3f}")

@@ -267,9 +267,12 @@ class TrainingTab(QWidget):
         return run
 
     def _follow_dialog(self) -> None:
-        start = str(runs_dir()) if runs_dir().is_dir() else str(Path.home())
+        last = self.settings.q.value("dialogs/last_run_parent", "") if self.settings is not None else ""
+        start = last if last and Path(last).is_dir() else str(runs_dir()) if runs_dir().is_dir() else str(Path.home())
         path = QFileDialog.getExistingDirectory(self, "Follow a training run folder", start)
         if path:
+            if self.settings is not None:  # the next dialog opens where this run lives
+                self.settings.q.setValue("dialogs/last_run_parent", str(Path(path).parent))
             self.follow_run(path)
 
     def play_sample(self) -> bool:

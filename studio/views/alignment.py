@@ -6,13 +6,16 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF
 
-from studio.views.axes import Placeholder, TokenAxis
+from studio.views.axes import Placeholder, TokenAxis, reserve_right
 
 
 class AlignmentView(pg.PlotWidget):
     """Shows a (steps, symbols) attention matrix. `image_data()` returns it in that layout."""
 
-    def __init__(self, parent=None) -> None:
+    HINT = ("The attention alignment appears here as the voice reads the text:\n"
+            "decoder steps across, input symbols up the side.")
+
+    def __init__(self, parent=None, placeholder: str = "") -> None:
         self.token_axis = TokenAxis("left")
         super().__init__(parent, axisItems={"left": self.token_axis})
         self.setBackground("#14141a")
@@ -29,8 +32,13 @@ class AlignmentView(pg.PlotWidget):
         self.live = False
         self.user_moved = False
         self.getViewBox().sigRangeChangedManually.connect(self._moved)
-        self.placeholder = Placeholder(self, "The attention alignment appears here as the voice reads the text:\n"
-                                             "decoder steps across, input symbols up the side.")
+        self.placeholder = Placeholder(self, placeholder or self.HINT)
+        self.token_axis.setWidth(56)  # as the spectrogram's and waveform's left axes: the plots line up
+        reserve_right(self)
+        self.hover = pg.TextItem("", color="#f4f1de", anchor=(1, 0), fill=pg.mkBrush(20, 20, 26, 200))
+        self.hover.setZValue(20)
+        self.hover.setVisible(False)
+        self.addItem(self.hover, ignoreBounds=True)
 
     def _moved(self, *_):
         self.user_moved = True
@@ -69,3 +77,23 @@ class AlignmentView(pg.PlotWidget):
 
     def image_data(self) -> np.ndarray:
         return self._data
+
+    def hover_text(self, step: float, symbol: float) -> str:
+        """The full label of the input symbol at (step, symbol) and how much attention it gets there
+        (the axis shows every k-th symbol when they do not all fit)."""
+        i, k = int(np.floor(symbol)), int(np.floor(step))
+        if not 0 <= i < len(self.tokens):
+            return ""
+        token = "space" if self.tokens[i] == " " else self.tokens[i]
+        weight = f" · attention {self._data[k, i]:.2f}" if 0 <= k < self._data.shape[0] and \
+            i < self._data.shape[1] else ""
+        return f"{token}  (symbol {i + 1}/{len(self.tokens)}) · step {max(k, 0)}{weight}"
+
+    def show_hover(self, step: float | None, symbol: float | None) -> None:
+        """Put the hover label in the top right corner (None hides it)."""
+        text = self.hover_text(step, symbol) if step is not None and symbol is not None else ""
+        self.hover.setVisible(bool(text))
+        if text:
+            self.hover.setText(text)
+            (x0, x1), (y0, y1) = self.getViewBox().viewRange()
+            self.hover.setPos(x1, y1)

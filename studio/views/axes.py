@@ -122,8 +122,9 @@ class Placeholder:
         self.label.setStyleSheet("QLabel { color: #8d8d99; background: transparent; }")
         self.label.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
         self.plot = plot
+        self.shown = True
         plot.installEventFilter(self._filter())
-        self.place()
+        self.set_visible(True)
 
     def _filter(self):
         from PySide6.QtCore import QEvent, QObject
@@ -143,4 +144,27 @@ class Placeholder:
         self.label.setGeometry(0, 0, self.plot.width(), self.plot.height())
 
     def set_visible(self, on: bool) -> None:
+        """Show the hint over an empty plot; its axes keep their size (nothing moves) but show no
+        numbers or names, which would mean nothing without data."""
         self.label.setVisible(on)
+        self.shown = on
+        item = self.plot.getPlotItem()
+        for name in ("left", "bottom"):
+            axis = item.getAxis(name)
+            axis.setStyle(showValues=not on)
+            axis.showLabel(not on and bool(axis.labelText))
+        self.place()
+
+
+COLORBAR_WIDTH = 58
+"""Width of the spectrogram's colour bar with its dB axis; the other time views reserve the same
+width on their right, so the time axes of all views line up."""
+
+
+def reserve_right(plot, width: int = COLORBAR_WIDTH) -> None:
+    """Keep `width` pixels free right of the plot area (where the spectrogram has its colour bar)."""
+    spacer = pg.GraphicsWidget()
+    spacer.setFixedWidth(width)
+    item = plot.getPlotItem()
+    item.layout.addItem(spacer, 2, 5)
+    item.layout.setColumnFixedWidth(4, 5)

@@ -67,7 +67,15 @@ class LossPlot(pg.PlotWidget):
         self.showGrid(x=True, y=True, alpha=0.15)
         item = self.getPlotItem()
         item.setMenuEnabled(False)
-        self.legend = self.addLegend(offset=(-10, 10), labelTextColor="#d0d0d8")
+        # The legend sits in its own row above the plot area (the title row), laid out across, so it
+        # never covers the curves.
+        self.legend = pg.LegendItem(offset=None, labelTextColor="#d0d0d8", colCount=4, verSpacing=-6,
+                                    horSpacing=12)
+        item.legend = self.legend
+        item.layout.removeItem(item.titleLabel)
+        item.titleLabel.setVisible(False)
+        item.layout.addItem(self.legend, 0, 1)
+        item.layout.setRowSpacing(0, 2)
         self.curves: dict[str, pg.PlotDataItem] = {}
         self.raw: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         self.smoothing = 0.0

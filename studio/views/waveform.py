@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 
-from studio.views.axes import SecondsAxis
+from studio.views.axes import Placeholder, SecondsAxis, reserve_right
 from studio.views.spectrogram import AXIS_WIDTH
 
 
@@ -26,12 +26,17 @@ class WaveformView(pg.PlotWidget):
         vb.setLimits(xMin=0)
         self.setYRange(-1.0, 1.0, padding=0.02)
         self.getAxis("left").setLabel("amplitude")
+        self.getAxis("left").setTicks([[(-1.0, "-1"), (0.0, "0"), (1.0, "1")], []])  # readable when short
         self.getAxis("left").setWidth(AXIS_WIDTH)
         self.wav = np.zeros(0, dtype=np.float32)
         self.sample_rate = 0
+        reserve_right(self)  # the spectrogram's colour bar is there: the time axes line up
+        self.placeholder = Placeholder(self, "The audio is drawn here as it is made, and plays as it comes.\n"
+                                             "Click a point of a take to play from there.")
 
     def set_wave(self, wav: np.ndarray, sample_rate: int) -> None:
         self.wav, self.sample_rate = np.asarray(wav, dtype=np.float32), int(sample_rate)
+        self.placeholder.set_visible(len(self.wav) == 0)
         if len(self.wav) == 0 or not sample_rate:
             self.curve.setData([], [])
             return
