@@ -42,6 +42,31 @@ class DecoderChunk:
     stop_fired: torch.Tensor | None = None
 
 
+def stream_decoder(decoder: TacotronDecoder, cfg, memory: torch.Tensor, mask: torch.Tensor,
+                   memory_lengths: torch.Tensor, item_limits: torch.Tensor, denormalize, chunk_steps: int = 4,
+                   temperature: float = 1.0, use_window: bool = True, cancel=None, seeds: list[int] | None = None):
+    """Run a decoder free over encoded memory (B, T_in, D) and yield DecoderChunk objects: the one
+    streaming loop of synthesis (symbols in) and conversion (source frames in).
+
+    `cfg` supplies stop_threshold, stop_requires_end, end_tolerance, end_hold_steps and attention_window;
+    `item_limits` (B,) is each item's step guard. With `seeds` (one per item), each item's prenet
+    dropout is drawn from its own generator, so an item decodes identically alone or in a batch.
+    """
+    limit = int(item_limits.max())
+    window = tuple(cfg.attention_window) if (use_window and cfg.attention_window) else None
+    device = memory.device
+    gate = StopGate(memory_lengths.to(device), item_limits, cfg.stop_threshold, cfg.stop_requires_end,
+                    cfg.end_tolerance, cfg.end_hold_steps)
+    masks = None
+    if seeds is not None:
+        per_item = [decoder.prenet.draw_masks(limit, int(s)) for s in seeds]
+        masks = [torch.stack([m[i] for m in per_item]).to(device) for i in range(len(per_item[0]))]
+    for mel, align, stop_prob, step in decoder.free_running(memory, mask, gate, limit, chunk_steps, window,
+                                                            temperature, masks, cancel):
+        yield DecoderChunk(denormalize(mel), align, stop_prob, gate.finished.clone(), step,
+                           gate.stopped_at.clone(), gate.stop_fired.clone())
+
+
 class Tacotron(nn.Module):
     def __init__(self, cfg: TacotronConfig) -> None:
         super().__init__()
@@ -173,19 +198,8 @@ class Tacotron(nn.Module):
         item_limits = (cfg.max_steps_per_symbol * symbol_lengths.float() + 10).long().clamp(max=cfg.max_decoder_steps)
         if max_steps is not None:
             item_limits = item_limits.clamp(max=max_steps)
-        limit = int(item_limits.max())
-        window = tuple(cfg.attention_window) if (use_window and cfg.attention_window) else None
-        device = symbols.device
-        gate = StopGate(symbol_lengths.to(device), item_limits, cfg.stop_threshold, cfg.stop_requires_end,
-                        cfg.end_tolerance, cfg.end_hold_steps)
-        masks = None
-        if seeds is not None:
-            per_item = [self.decoder.prenet.draw_masks(limit, int(s)) for s in seeds]
-            masks = [torch.stack([m[i] for m in per_item]).to(device) for i in range(len(per_item[0]))]
-        for mel, align, stop_prob, step in self.decoder.free_running(memory, mask, gate, limit, chunk_steps, window,
-                                                                     temperature, masks, cancel):
-            yield DecoderChunk(self.denormalize(mel), align, stop_prob, gate.finished.clone(), step,
-                               gate.stopped_at.clone(), gate.stop_fired.clone())
+        yield from stream_decoder(self.decoder, cfg, memory, mask, symbol_lengths, item_limits, self.denormalize,
+                                  chunk_steps, temperature, use_window, cancel, seeds)
 
     @torch.inference_mode()
     def postprocess(self, log_mel: torch.Tensor) -> torch.Tensor:

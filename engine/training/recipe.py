@@ -14,8 +14,9 @@ update several networks in turn through the `update(name, loss)` callback the lo
 optimizer step for that network. A single-network recipe just implements `build()` and `loss()`; the
 defaults below make that the network "model".
 
-Train configs: each recipe has a dataclass `TrainConfig` with a `loop: LoopConfig` field, `to_dict()`
-and `from_dict()`, and named presets; `load_train_config()` overlays a JSON file on a preset.
+Train configs: each recipe has a dataclass train config deriving from `TrainConfigBase` (a `model`
+field holding the model config, a `loop: LoopConfig` field, `to_dict()` and `from_dict()`), and named
+presets; `load_train_config()` overlays a JSON file on a preset.
 """
 
 from __future__ import annotations
@@ -24,11 +25,12 @@ import dataclasses
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, get_type_hints
 
 import torch
 
 from engine.errors import BadInput
+from engine.models.config_base import config_from_dict, config_to_dict
 from engine.training.checkpoint import DEFAULT_NETWORK
 
 Update = Callable[[str, torch.Tensor], bool]
@@ -61,6 +63,29 @@ class LoopConfig:
     """Steps between validation (loss, images, sample audio)."""
     seed: int = 1234
     """Seed of the model init, data order and dropout."""
+
+
+class TrainConfigBase:
+    """What every recipe's train config shares: serialisation of a dataclass whose `model` field is a
+    model config (with its own to_dict/from_dict) and whose `loop` field is a LoopConfig. Tuple fields are
+    written as lists and read back as tuples; unknown fields are refused."""
+
+    def to_dict(self) -> dict:
+        d = config_to_dict(self)
+        d["model"] = self.model.to_dict()
+        d["loop"] = config_to_dict(self.loop)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict):
+        d = dict(d)
+        model = get_type_hints(cls)["model"].from_dict(d.pop("model", {}))
+        loop = config_from_dict(LoopConfig, d.pop("loop", {}))
+        d.pop("preset", None)
+        unknown = set(d) - {f.name for f in dataclasses.fields(cls)}
+        if unknown:
+            raise BadInput(f"unknown training config fields: {sorted(unknown)}")
+        return dataclasses.replace(config_from_dict(cls, d), model=model, loop=loop)
 
 
 class Recipe:

@@ -20,17 +20,17 @@ from engine.data.prompts import HELD_OUT_DEFAULT, held_out_ids
 from engine.errors import BadInput
 from engine.alignment import alignment_complete, diagonal_mass, focus_rate, save_alignment_png
 from engine.layers.masks import sequence_mask
-from engine.models.config_base import config_from_dict, config_to_dict
+from engine.models.config_base import config_from_dict
 from engine.models.tacotron import Tacotron
 from engine.models.tacotron_config import TacotronConfig
 from engine.text import SymbolSet
 from engine.training.losses import guided_attention_loss, masked_l1, stop_loss, stop_targets
 from engine.training import events as ev
-from engine.training.recipe import LoopConfig, Recipe, load_train_config as _load_train_config
+from engine.training.recipe import LoopConfig, Recipe, TrainConfigBase, load_train_config as _load_train_config
 
 
 @dataclass
-class TacotronTrainConfig:
+class TacotronTrainConfig(TrainConfigBase):
     model: TacotronConfig = field(default_factory=TacotronConfig)
     """The model's hyperparameters (saved in every checkpoint and in the exported bundle)."""
     loop: LoopConfig = field(default_factory=LoopConfig)
@@ -60,24 +60,6 @@ class TacotronTrainConfig:
     """Feature cache folder ('' = $PRUFROCK_CACHE_DIR or ~/.cache/prufrock/features)."""
     limit: int = 0
     """Use only the first N utterances (0 = all); for smoke runs."""
-
-    def to_dict(self) -> dict:
-        d = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
-        d["model"] = self.model.to_dict()
-        d["loop"] = config_to_dict(self.loop)
-        return d
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "TacotronTrainConfig":
-        d = dict(d)
-        model = TacotronConfig.from_dict(d.pop("model", {}))
-        loop = config_from_dict(LoopConfig, d.pop("loop", {}))
-        d.pop("preset", None)
-        names = {f.name for f in dataclasses.fields(cls)}
-        unknown = set(d) - names
-        if unknown:
-            raise BadInput(f"unknown training config fields: {sorted(unknown)}")
-        return cls(model=model, loop=loop, **d)
 
 
 def preset(name: str) -> TacotronTrainConfig:

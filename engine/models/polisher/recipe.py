@@ -26,20 +26,20 @@ from engine.data import FeatureCache, read_corpus
 from engine.data.prompts import HELD_OUT_DEFAULT, held_out_ids
 from engine.errors import BadInput
 from engine.evaluation.global_variance import gv_gap
-from engine.models.config_base import config_from_dict, config_to_dict
+from engine.models.config_base import config_from_dict
 from engine.models.polisher.config import PolisherConfig
 from engine.models.polisher.pairs import PartnerMels, crop_starts, speech_frames
 from engine.models.polisher.patchgan import PatchDiscriminator
 from engine.models.polisher.unet import UNetGenerator
 from engine.training import events as event_types
-from engine.training.recipe import LoopConfig, Recipe
+from engine.training.recipe import LoopConfig, Recipe, TrainConfigBase
 
 IMAGE_EVENT = event_types.IMAGE
 """A mel image of validation: step, path (PNG; an .npy of the same stem beside it), text, caption."""
 
 
 @dataclass
-class PolisherTrainConfig:
+class PolisherTrainConfig(TrainConfigBase):
     model: PolisherConfig = field(default_factory=PolisherConfig)
     """The generator's hyperparameters (saved in every checkpoint and in the exported bundle)."""
     loop: LoopConfig = field(default_factory=LoopConfig)
@@ -86,26 +86,6 @@ class PolisherTrainConfig:
     """Folder of the partner's cached mels ('' = RUN/partner_mels)."""
     limit: int = 0
     """Use only the first N utterances (0 = all); for smoke runs."""
-
-    def to_dict(self) -> dict:
-        d = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
-        d["model"] = self.model.to_dict()
-        d["loop"] = config_to_dict(self.loop)
-        d["disc_channels"] = list(self.disc_channels)
-        return d
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "PolisherTrainConfig":
-        d = dict(d)
-        model = PolisherConfig.from_dict(d.pop("model", {}))
-        loop = config_from_dict(LoopConfig, d.pop("loop", {}))
-        d.pop("preset", None)
-        unknown = set(d) - {f.name for f in dataclasses.fields(cls)}
-        if unknown:
-            raise BadInput(f"unknown training config fields: {sorted(unknown)}")
-        if "disc_channels" in d:
-            d["disc_channels"] = tuple(d["disc_channels"])
-        return cls(model=model, loop=loop, **d)
 
 
 def preset(name: str) -> PolisherTrainConfig:

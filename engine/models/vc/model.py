@@ -10,10 +10,9 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from engine.alignment.stop_gate import StopGate
 from engine.layers.masks import sequence_mask
 from engine.layers.postnet import CBHGPostnet, ConvPostnet
-from engine.models.tacotron import DecoderChunk
+from engine.models.tacotron import stream_decoder
 from engine.models.tacotron_decoder import TacotronDecoder
 from engine.models.vc.config import VCConfig
 from engine.models.vc.encoder import SpeechEncoder
@@ -98,19 +97,8 @@ class Converter(nn.Module):
         item_limits = (cfg.max_steps_per_input * enc_lengths.float() + 10).long().clamp(max=cfg.max_decoder_steps)
         if max_steps is not None:
             item_limits = item_limits.clamp(max=max_steps)
-        limit = int(item_limits.max())
-        window = tuple(cfg.attention_window) if (use_window and cfg.attention_window) else None
-        device = src.device
-        gate = StopGate(enc_lengths.to(device), item_limits, cfg.stop_threshold, cfg.stop_requires_end,
-                        cfg.end_tolerance, cfg.end_hold_steps)
-        masks = None
-        if seeds is not None:
-            per_item = [self.decoder.prenet.draw_masks(limit, int(s)) for s in seeds]
-            masks = [torch.stack([m[i] for m in per_item]).to(device) for i in range(len(per_item[0]))]
-        for mel, align, stop, step in self.decoder.free_running(memory, mask, gate, limit, chunk_steps, window,
-                                                                temperature, masks, cancel):
-            yield DecoderChunk(self.denormalize(mel), align, stop, gate.finished.clone(), step,
-                               gate.stopped_at.clone(), gate.stop_fired.clone())
+        yield from stream_decoder(self.decoder, cfg, memory, mask, enc_lengths, item_limits, self.denormalize,
+                                  chunk_steps, temperature, use_window, cancel, seeds)
 
     @torch.inference_mode()
     def postprocess(self, log_mel: torch.Tensor) -> torch.Tensor:

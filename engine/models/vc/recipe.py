@@ -26,19 +26,19 @@ from engine.data.prompts import HELD_OUT_DEFAULT, held_out_ids
 from engine.errors import BadInput
 from engine.layers.ctc_head import ctc_loss, phoneme_classes, phoneme_targets
 from engine.layers.masks import sequence_mask
-from engine.models.config_base import config_from_dict, config_to_dict
+from engine.models.config_base import config_from_dict
 from engine.models.vc.config import DECODER_FIELDS, VCConfig
 from engine.models.vc.model import Converter
 from engine.text import SymbolSet
 from engine.training.losses import guided_attention_loss, masked_l1, stop_loss, stop_targets
-from engine.training.recipe import LoopConfig, Recipe
+from engine.training.recipe import LoopConfig, Recipe, TrainConfigBase
 from engine.training.tacotron_recipe import default_cache_dir
 
 DEFAULT_UNSEEN = ["ked", "espeak-en-us-f3"]
 
 
 @dataclass
-class VCTrainConfig:
+class VCTrainConfig(TrainConfigBase):
     model: VCConfig = field(default_factory=VCConfig)
     """The converter's hyperparameters (saved in every checkpoint and in the exported bundle)."""
     loop: LoopConfig = field(default_factory=LoopConfig)
@@ -84,23 +84,6 @@ class VCTrainConfig:
     """Feature cache folder ('' = $PRUFROCK_CACHE_DIR or ~/.cache/prufrock/features)."""
     limit: int = 0
     """Use only the first N prompt ids (0 = all); for smoke runs."""
-
-    def to_dict(self) -> dict:
-        d = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
-        d["model"] = self.model.to_dict()
-        d["loop"] = config_to_dict(self.loop)
-        return d
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "VCTrainConfig":
-        d = dict(d)
-        model = VCConfig.from_dict(d.pop("model", {}))
-        loop = config_from_dict(LoopConfig, d.pop("loop", {}))
-        d.pop("preset", None)
-        unknown = set(d) - {f.name for f in dataclasses.fields(cls)}
-        if unknown:
-            raise BadInput(f"unknown training config fields: {sorted(unknown)}")
-        return cls(model=model, loop=loop, **d)
 
 
 def preset(name: str) -> VCTrainConfig:

@@ -17,15 +17,15 @@ from engine.audio.mulaw import mulaw_encode
 from engine.data import FeatureCache, read_corpus
 from engine.data.prompts import HELD_OUT_DEFAULT, held_out_ids
 from engine.errors import BadInput
-from engine.models.config_base import config_from_dict, config_to_dict
+from engine.models.config_base import config_from_dict
 from engine.models.wavenet.config import WaveNetConfig
 from engine.models.wavenet.generation import FoldConfig, folded_stream, silence_class
 from engine.models.wavenet.model import WaveNet
-from engine.training.recipe import LoopConfig, Recipe
+from engine.training.recipe import LoopConfig, Recipe, TrainConfigBase
 
 
 @dataclass
-class WaveNetTrainConfig:
+class WaveNetTrainConfig(TrainConfigBase):
     model: WaveNetConfig = field(default_factory=WaveNetConfig)
     """The model's hyperparameters (saved in every checkpoint and in the exported bundle)."""
     loop: LoopConfig = field(default_factory=LoopConfig)
@@ -55,23 +55,6 @@ class WaveNetTrainConfig:
     """Feature cache folder ('' = $PRUFROCK_CACHE_DIR or ~/.cache/prufrock/features)."""
     limit: int = 0
     """Use only the first N utterances (0 = all); for smoke runs."""
-
-    def to_dict(self) -> dict:
-        d = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
-        d["model"] = self.model.to_dict()
-        d["loop"] = config_to_dict(self.loop)
-        return d
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "WaveNetTrainConfig":
-        d = dict(d)
-        model = WaveNetConfig.from_dict(d.pop("model", {}))
-        loop = config_from_dict(LoopConfig, d.pop("loop", {}))
-        d.pop("preset", None)
-        unknown = set(d) - {f.name for f in dataclasses.fields(cls)}
-        if unknown:
-            raise BadInput(f"unknown training config fields: {sorted(unknown)}")
-        return cls(model=model, loop=loop, **d)
 
 
 def preset(name: str) -> WaveNetTrainConfig:
