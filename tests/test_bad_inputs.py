@@ -156,6 +156,20 @@ def test_audio_as_style_reference(name, outcome, words, audio_cases, tmp_path, c
     check(outcome, ["say", "A short test.", "--style-ref", src, "-o", out], out, capsys, words)
 
 
+# The same files as conversion sources (an hour converts in pieces: minutes, not a test). The converter
+# words two refusals its own way: a silent file, and one too short to hold speech.
+CONVERT_WORDS = {"silence.wav": ("silent",), "50ms.wav": ("no speech",)}
+CONVERT_CASES = [(name, outcome, CONVERT_WORDS.get(name, words)) for name, outcome, words in AUDIO_CASES
+                 if name != "hour.wav"]
+
+
+@pytest.mark.parametrize("name,outcome,words", CONVERT_CASES, ids=[c[0] for c in CONVERT_CASES])
+def test_audio_as_conversion_source(name, outcome, words, audio_cases, tmp_path, capsys):
+    src = audio_cases.get(name, tmp_path / name)
+    out = tmp_path / "out.wav"
+    check(outcome, ["convert", src, "-o", out], out, capsys, words)
+
+
 # ---------------------------------------------------------------------------------------------- numbers
 NUMBER_CASES = [
     ("seed negative", ["say", "Hi there.", "--seed", "-1"], ("seed",)),
