@@ -225,3 +225,30 @@ def test_mcd_dtw_is_zero_for_identity_and_grows_with_difference(rendered):
     same_voice_louder = mcd_dtw(a, 0.5 * a, sr)
     other_voice = mcd_dtw(a, b, sr)
     assert same_voice_louder < 0.5 and other_voice > 2.0
+
+
+def test_polisher_pairs_for_a_converter_partner(vc_corpus, tiny_bundle, tmp_path):
+    """A converter partner: the polisher's inputs are its teacher-forced mels of the target's prompts,
+    read from a source voice's recording, frame-aligned with the target's ground truth."""
+    from engine.inference.polisher import load_polisher
+    from engine.models.polisher.recipe import PolisherRecipe
+    from engine.models.polisher.recipe import preset as polisher_preset
+
+    partner = shutil.copytree(tiny_bundle, tmp_path / "tiny-vc")
+    cfg = json.loads((partner / "config.json").read_text())
+    cfg["sources"] = ["src"]
+    (partner / "config.json").write_text(json.dumps(cfg))
+    pcfg = polisher_preset("tiny")
+    pcfg.partner = str(partner)
+    pcfg.held_out = 0
+    pcfg.feature_cache = str(tmp_path / "cache")
+    rec = PolisherRecipe(pcfg, vc_corpus, run_dir=tmp_path / "run", log=lambda m: None)
+    pairs = rec.train_pairs + rec.val_pairs
+    assert len(pairs) == len(SENTENCES)  # one per target utterance, none of the source's own
+    for p in pairs:
+        assert p.source.shape == p.target.shape
+        assert not torch.allclose(p.source, p.target)  # an untrained converter is far from the truth
+    assert rec.cfg.model.partner == "tiny-vc"
+    assert len(list((tmp_path / "run" / "partner_mels").rglob("*.npy"))) == len(pairs)
+    with pytest.raises(BadInput, match="no polisher is installed"):
+        load_polisher("tiny-vc")

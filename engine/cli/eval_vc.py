@@ -30,6 +30,10 @@ def add_parser(esub) -> None:
                    help="convert this one recording instead (e.g. pysptk's CMU ARCTIC awb clip)")
     v.add_argument("--text", default=None, help="what --recording says (for its WER)")
     v.add_argument("--vocoder", default="griffinlim", help="vocoder of the converted speech")
+    v.add_argument("--polish", nargs="?", const="auto", default=None, metavar="POLISHER",
+                   help="compare with and without the GAN polisher (the converter's own, or NAME/DIR): GV gap, "
+                   "MCD-DTW, DNSMOS and (with --asr) WER, against the target voice's own recordings "
+                   "(default --limit 10 per voice)")
     v.add_argument("--seed", type=SEED, default=0)
     add_device(v)
     v.add_argument("--json", action="store_true", help="print one JSON object")
@@ -40,10 +44,42 @@ def _names(spec):
     return [s for s in spec.split(",") if s] if spec is not None else None
 
 
+def _check_corpus(path: Path) -> None:
+    from engine.errors import BadInput
+
+    if not path.exists():
+        raise BadInput(f"corpus not found: {path} (build one with 'prufrock corpus build')")
+
+
+def _progress(args):
+    def progress(done, total):
+        if not args.json or sys.stderr.isatty():
+            print(f"\reval vc: {done}/{total}", end="" if done < total else "\n", file=sys.stderr, flush=True)
+
+    return progress
+
+
+def run_polish(args, converter, vocoder) -> int:
+    from engine.models.polisher.evaluate import evaluate_vc_polisher
+
+    _check_corpus(args.data)
+    speakers = None
+    if args.seen is not None or args.unseen is not None:
+        speakers = (_names(args.seen) or []) + (_names(args.unseen) or [])
+    report = evaluate_vc_polisher(converter, None if args.polish == "auto" else args.polish, args.data,
+                                  limit=args.limit or 10, vocoder=vocoder, asr=args.asr, speakers=speakers,
+                                  progress=_progress(args))
+    if args.json:
+        print_json(report)
+    else:
+        for k, v in report["overall"].items():
+            print(f"{k:>28}: {v}")
+    return 0
+
+
 def run_vc(args) -> int:
     import torch
 
-    from engine.errors import BadInput
     from engine.evaluation.vc_eval import evaluate_recording, evaluate_vc
     from engine.inference.vocoder import load_vocoder
     from engine.models.vc.adapter import ConverterSource
@@ -51,20 +87,16 @@ def run_vc(args) -> int:
     torch.manual_seed(args.seed)
     converter = ConverterSource(args.model, device=args.device, seed=args.seed)
     vocoder = load_vocoder(args.vocoder, converter.audio, converter.device)
+    if args.polish and args.recording is None:
+        return run_polish(args, converter, vocoder)
     if args.recording is not None:
         report = evaluate_recording(converter, vocoder, args.recording, args.text, asr=args.asr,
                                     speaker_sim=args.speaker_sim, corpus=args.data if args.data.exists() else None)
     else:
-        if not args.data.exists():
-            raise BadInput(f"corpus not found: {args.data} (build one with 'prufrock corpus build')")
-
-        def progress(done, total):
-            if not args.json or sys.stderr.isatty():
-                print(f"\reval vc: {done}/{total}", end="" if done < total else "\n", file=sys.stderr, flush=True)
-
+        _check_corpus(args.data)
         report = evaluate_vc(converter, vocoder, args.data, limit=args.limit, asr=args.asr,
                              speaker_sim=args.speaker_sim, seen=_names(args.seen), unseen=_names(args.unseen),
-                             progress=progress)
+                             progress=_progress(args))
     if args.json:
         print_json(report)
     elif args.recording is not None:

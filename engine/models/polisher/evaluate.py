@@ -84,16 +84,118 @@ def _reference_mel(wav: np.ndarray, audio: AudioConfig) -> np.ndarray:
     return compute_log_mel(np.ascontiguousarray(trim_silence(wav, audio), dtype=np.float32), audio)
 
 
+class PolishComparison:
+    """The paired with/without-polishing figures of a set of takes (one pipeline render each): the
+    take's own mel and audio are "without"; the same mel polished and vocoded is "with"."""
+
+    def __init__(self, polisher, vocoder, audio: AudioConfig, asr: bool = True, use_dnsmos: bool = True) -> None:
+        self.pol, self.voc, self.audio, self.use_dnsmos = polisher, vocoder, audio, use_dnsmos
+        self.recognizer = None
+        if asr:
+            from engine.evaluation.asr import Recognizer
+
+            self.recognizer = Recognizer()
+        self.rows: list[dict] = []
+        self.mels: dict[str, list[np.ndarray]] = {"without": [], "with": [], "natural": []}
+        self.hyps: dict[str, list[str]] = {"without": [], "with": []}
+        self.mcd_impl = ""
+        self.polish_s = self.audio_s = 0.0
+        self.start = time.perf_counter()
+
+    def add(self, take, row: dict, ref_wav: np.ndarray | None) -> None:
+        """One rendered take (its text in row["text"]); ref_wav = natural speech of the same words, or None."""
+        from engine.inference.pipeline import join_segments
+
+        sr = self.audio.sample_rate
+        before = [s.mel for s in take.segments]
+        t = time.perf_counter()
+        after = [self.pol.polish(m) for m in before]
+        self.polish_s += time.perf_counter() - t
+        self.audio_s += take.duration_s
+        mel = {"without": np.concatenate(before, axis=-1), "with": np.concatenate(after, axis=-1)}
+        wavs = {"without": take.wav, "with": join_segments(self.voc.vocode_batch(after), sr)}
+        ref_mel = None
+        if ref_wav is not None:
+            ref_mel = _reference_mel(ref_wav, self.audio)
+            self.mels["natural"].append(ref_mel)
+            if self.use_dnsmos:
+                ref_mos = dnsmos(ref_wav, sr)
+                if ref_mos is not None:
+                    row["teacher_dnsmos_ovrl"] = round(ref_mos["ovrl"], 3)
+                    row["teacher_dnsmos_sig"] = round(ref_mos["sig"], 3)
+        for key in ("without", "with"):
+            self.mels[key].append(mel[key])
+            if ref_mel is not None:
+                row[f"mcd_mel_{key}"] = round(mel_cepstral_distance_dtw(mel[key], ref_mel), 3)
+                found = mcd_dtw(wavs[key], ref_wav, sr)
+                if found is not None:
+                    row[f"mcd_dtw_{key}"], self.mcd_impl = round(found[0], 3), found[1]
+            if self.use_dnsmos:
+                mos = dnsmos(wavs[key], sr)
+                if mos is not None:
+                    row[f"dnsmos_ovrl_{key}"] = round(mos["ovrl"], 3)
+                    row[f"dnsmos_sig_{key}"] = round(mos["sig"], 3)
+            if self.recognizer is not None:
+                hyp = self.recognizer.transcribe(wavs[key], sr)
+                row[f"asr_{key}"] = hyp
+                self.hyps[key].append(hyp)
+        self.rows.append(row)
+
+    def report(self, **facts) -> dict:
+        """{"overall": figures with and without, goals, per-band GV differences, "sentences": rows}."""
+        rows, mels = self.rows, self.mels
+        overall: dict = {"sentences": len(rows), **facts, "polisher": self.pol.name, "vocoder": self.voc.name,
+                         "polisher_rtf": round(self.polish_s / max(self.audio_s, 1e-9), 5)}
+        for key in ("without", "with"):
+            out: dict = {}
+            if mels["natural"]:
+                out["gv_gap"] = round(gv_gap(mels[key], mels["natural"]), 4)
+                out["gv_log_diff_mean"] = round(float(log_gv_difference(mels[key], mels["natural"]).mean()), 4)
+            for metric in ("mcd_dtw", "mcd_mel", "dnsmos_ovrl", "dnsmos_sig"):
+                vals = [r[f"{metric}_{key}"] for r in rows if f"{metric}_{key}" in r]
+                if vals:
+                    out[metric] = round(float(np.mean(vals)), 4)
+            if self.recognizer is not None:
+                from engine.evaluation.wer import wer
+
+                out["wer"] = round(wer([r["text"] for r in rows], self.hyps[key]), 4)
+            overall[key] = out
+        teacher_mos = [r["teacher_dnsmos_ovrl"] for r in rows if "teacher_dnsmos_ovrl" in r]
+        if teacher_mos:
+            overall["teacher_dnsmos_ovrl"] = round(float(np.mean(teacher_mos)), 4)
+            overall["teacher_dnsmos_sig"] = round(float(np.mean([r["teacher_dnsmos_sig"] for r in rows])), 4)
+        if self.mcd_impl:
+            overall["mcd_implementation"] = self.mcd_impl
+        w, p = overall["without"], overall["with"]
+        goals = {}
+        if "gv_gap" in w:
+            goals["gv_gap_halved"] = p["gv_gap"] <= 0.5 * w["gv_gap"]
+        if "dnsmos_ovrl" in w:
+            goals["dnsmos_ovrl_plus_0.1"] = p["dnsmos_ovrl"] >= w["dnsmos_ovrl"] + 0.1
+        if "mcd_dtw" in w:
+            goals["mcd_at_most_0.2_worse"] = p["mcd_dtw"] <= w["mcd_dtw"] + 0.2
+        if "wer" in w:
+            goals["wer_at_most_1.1x"] = p["wer"] <= 1.1 * w["wer"] + 1e-9
+        overall["goals"] = goals
+        overall["seconds"] = round(time.perf_counter() - self.start, 1)
+        if mels["natural"]:
+            overall["gv_log_diff_per_band"] = {
+                key: [round(float(x), 3) for x in log_gv_difference(mels[key], mels["natural"])]
+                for key in ("without", "with")}
+        return {"overall": overall, "sentences": rows}
+
+
 def evaluate_polisher(polisher: str | None = None, partner: str = "default", sentences: list[tuple[str, str]] | None = None,
                       limit: int = 10, vocoder: str = "griffinlim", asr: bool = True, use_dnsmos: bool = True,
                       teacher: str | None = None, device: str = "cpu", seed: int = 0, progress=None) -> dict:
     """Compare the partner's mels with and without polishing on held-out sentences (default: the first
-    `limit` of the 100 held-out ARCTIC prompts). `polisher`: NAME/DIR (default: the one made for `partner`)."""
+    `limit` of the 100 held-out ARCTIC prompts). `polisher`: NAME/DIR (default: the one made for `partner`).
+    Natural speech = the teacher voice rendering the same sentences."""
     import torch
 
     from engine.data.prompts import held_out_prompts
     from engine.evaluation.tts_eval import render_teacher
-    from engine.inference.pipeline import Pipeline, join_segments
+    from engine.inference.pipeline import Pipeline
     from engine.inference.polisher import load_polisher
     from engine.inference.synthesizer import SpeakRequest, Synthesizer
     from engine.inference.vocoder import load_vocoder
@@ -107,92 +209,41 @@ def evaluate_polisher(polisher: str | None = None, partner: str = "default", sen
     pol = load_polisher(synth.name, spec=polisher, device=device)
     voc = load_vocoder(vocoder, synth.audio, synth.device)
     teacher = teacher or synth.bundle.config.get("teacher") or None
-    recognizer = None
-    if asr:
-        from engine.evaluation.asr import Recognizer
-
-        recognizer = Recognizer()
-    sr = synth.audio.sample_rate
-    rows, mels = [], {"without": [], "with": [], "natural": []}
-    hyps: dict[str, list[str]] = {"without": [], "with": []}
-    mcd_impl = ""
-    polish_s = audio_s = 0.0
-    start = time.perf_counter()
+    compare = PolishComparison(pol, voc, synth.audio, asr=asr, use_dnsmos=use_dnsmos)
     for uid, text in sentences:
         take = Pipeline(synth, voc).render(SpeakRequest(text))
-        before = [s.mel for s in take.segments]
-        t = time.perf_counter()
-        after = [pol.polish(m) for m in before]
-        polish_s += time.perf_counter() - t
-        audio_s += take.duration_s
-        wav_after = join_segments(voc.vocode_batch(after), sr)
-        row = {"id": uid, "text": text}
-        mel = {"without": np.concatenate(before, axis=-1), "with": np.concatenate(after, axis=-1)}
-        wavs = {"without": take.wav, "with": wav_after}
-        ref_mel = ref_wav = None
-        if teacher:
-            ref_wav = render_teacher(teacher, text, sr)
-            ref_mel = _reference_mel(ref_wav, synth.audio)
-            mels["natural"].append(ref_mel)
-            if use_dnsmos:
-                ref_mos = dnsmos(ref_wav, sr)
-                if ref_mos is not None:
-                    row["teacher_dnsmos_ovrl"] = round(ref_mos["ovrl"], 3)
-                    row["teacher_dnsmos_sig"] = round(ref_mos["sig"], 3)
-        for key in ("without", "with"):
-            mels[key].append(mel[key])
-            if ref_mel is not None:
-                row[f"mcd_mel_{key}"] = round(mel_cepstral_distance_dtw(mel[key], ref_mel), 3)
-                found = mcd_dtw(wavs[key], ref_wav, sr)
-                if found is not None:
-                    row[f"mcd_dtw_{key}"], mcd_impl = round(found[0], 3), found[1]
-            if use_dnsmos:
-                mos = dnsmos(wavs[key], sr)
-                if mos is not None:
-                    row[f"dnsmos_ovrl_{key}"] = round(mos["ovrl"], 3)
-                    row[f"dnsmos_sig_{key}"] = round(mos["sig"], 3)
-            if recognizer is not None:
-                hyp = recognizer.transcribe(wavs[key], sr)
-                row[f"asr_{key}"] = hyp
-                hyps[key].append(hyp)
-        rows.append(row)
+        ref_wav = render_teacher(teacher, text, synth.audio.sample_rate) if teacher else None
+        compare.add(take, {"id": uid, "text": text}, ref_wav)
         if progress:
-            progress(len(rows), len(sentences))
-    overall: dict = {"sentences": len(rows), "partner": synth.name, "polisher": pol.name, "vocoder": voc.name,
-                     "teacher": teacher, "polisher_rtf": round(polish_s / max(audio_s, 1e-9), 5)}
-    for key in ("without", "with"):
-        out: dict = {}
-        if mels["natural"]:
-            out["gv_gap"] = round(gv_gap(mels[key], mels["natural"]), 4)
-            out["gv_log_diff_mean"] = round(float(log_gv_difference(mels[key], mels["natural"]).mean()), 4)
-        for metric in ("mcd_dtw", "mcd_mel", "dnsmos_ovrl", "dnsmos_sig"):
-            vals = [r[f"{metric}_{key}"] for r in rows if f"{metric}_{key}" in r]
-            if vals:
-                out[metric] = round(float(np.mean(vals)), 4)
-        if recognizer is not None:
-            from engine.evaluation.wer import wer
+            progress(len(compare.rows), len(sentences))
+    return compare.report(partner=synth.name, teacher=teacher)
 
-            out["wer"] = round(wer([r["text"] for r in rows], hyps[key]), 4)
-        overall[key] = out
-    teacher_mos = [r["teacher_dnsmos_ovrl"] for r in rows if "teacher_dnsmos_ovrl" in r]
-    if teacher_mos:
-        overall["teacher_dnsmos_ovrl"] = round(float(np.mean(teacher_mos)), 4)
-        overall["teacher_dnsmos_sig"] = round(float(np.mean([r["teacher_dnsmos_sig"] for r in rows])), 4)
-    if mcd_impl:
-        overall["mcd_implementation"] = mcd_impl
-    w, p = overall["without"], overall["with"]
-    goals = {}
-    if "gv_gap" in w:
-        goals["gv_gap_halved"] = p["gv_gap"] <= 0.5 * w["gv_gap"]
-    if "dnsmos_ovrl" in w:
-        goals["dnsmos_ovrl_plus_0.1"] = p["dnsmos_ovrl"] >= w["dnsmos_ovrl"] + 0.1
-    if "mcd_dtw" in w:
-        goals["mcd_at_most_0.2_worse"] = p["mcd_dtw"] <= w["mcd_dtw"] + 0.2
-    if "wer" in w:
-        goals["wer_at_most_1.1x"] = p["wer"] <= 1.1 * w["wer"] + 1e-9
-    overall["goals"] = goals
-    overall["seconds"] = round(time.perf_counter() - start, 1)
-    if mels["natural"]:
-        overall["gv_log_diff_per_band"] = {
-            key: [round(float(x), 3) for x in log_gv_difference(mels[key], mels["natural"])] for key in ("without", "with")}
-    return {"overall": overall, "sentences": rows}
+
+def evaluate_vc_polisher(converter, polisher: str | None, corpus, limit: int = 10, vocoder: str = "griffinlim",
+                         asr: bool = True, use_dnsmos: bool = True, speakers: list[str] | None = None,
+                         progress=None) -> dict:
+    """The same comparison for a converter: the held-out prompts of each source voice of a parallel
+    corpus (default: the converter's seen and unseen voices, `limit` prompts each) converted, with and
+    without polishing; natural speech = the target voice's own recording of the same prompt."""
+    from engine.audio.io import load_audio
+    from engine.evaluation.vc_eval import held_out_items
+    from engine.inference.pipeline import Pipeline
+    from engine.inference.polisher import load_polisher
+    from engine.inference.vocoder import load_vocoder
+    from engine.models.vc.adapter import ConvertRequest
+
+    cfg = converter.cfg
+    pol = load_polisher(converter.name, spec=polisher, device=converter.device)
+    voc = vocoder if hasattr(vocoder, "vocode_batch") else load_vocoder(vocoder, converter.audio, converter.device)
+    speakers = list(speakers if speakers is not None else [*cfg.sources, *cfg.unseen])
+    items = held_out_items(corpus, speakers, cfg.target, limit)
+    compare = PolishComparison(pol, voc, converter.audio, asr=asr, use_dnsmos=use_dnsmos)
+    sr = converter.audio.sample_rate
+    for it in items:
+        take = Pipeline(converter, voc).render(ConvertRequest(it["source"], text=""))
+        ref_wav, _ = load_audio(it["target"], sr)
+        compare.add(take, {"id": it["id"], "speaker": it["speaker"], "text": it["text"],
+                           "seen": it["speaker"] in cfg.sources}, ref_wav)
+        if progress:
+            progress(len(compare.rows), len(items))
+    return compare.report(partner=converter.name, teacher=cfg.target)

@@ -1,7 +1,8 @@
 """Training pairs of a polisher: (the partner's teacher-forced mel, the ground-truth mel), frame-aligned.
 
 The partner runs once over its own corpus with teacher forcing (its forward pass on the ground-truth
-frames); its mels are cached as .npy files (never pickles) under a folder named by a digest of the
+frames): an acoustic model (tacotron) reads each utterance's text, a converter (vc) reads a source
+voice's recording of the same prompt (`source_mel(utt)`, chosen by the recipe); its mels are cached as .npy files (never pickles) under a folder named by a digest of the
 partner's config and weights, so a retrained partner never reuses stale mels.
 """
 
@@ -36,16 +37,35 @@ def _safe(name: str) -> str:
 class PartnerMels:
     """Teacher-forced mels of one partner model, cached as ROOT/<digest>/<speaker>/<id>.npy."""
 
-    def __init__(self, bundle: Bundle, model: torch.nn.Module, root: Path, log: Callable[[str], None] = print):
-        if bundle.kind != "tacotron":
-            raise BadInput(f"polisher training needs a tacotron partner (teacher forcing); {bundle.name} is a "
-                           f"{bundle.kind} model, which this version cannot teacher-force")
-        from engine.text import SymbolSet
-
+    def __init__(self, bundle: Bundle, model: torch.nn.Module, root: Path, log: Callable[[str], None] = print,
+                 source_mel: Callable[[Utterance], torch.Tensor | None] | None = None):
+        """`source_mel(utt)`: for a converter partner, the (n_mels, T_src) log-mel of a source voice saying
+        what the target utterance `utt` says (None: no source recording, the utterance is not usable)."""
+        if bundle.kind not in ("tacotron", "vc"):
+            raise BadInput(f"polisher training needs an acoustic model or a converter as partner (teacher "
+                           f"forcing); {bundle.name} is a {bundle.kind} model")
+        if bundle.kind == "vc" and source_mel is None:
+            raise BadInput("a converter partner needs the source recordings of its target's prompts")
         self.bundle, self.model, self.log = bundle, model, log
         self.dir = Path(root) / partner_digest(bundle)
-        self.symbols = SymbolSet.from_dict(model.cfg.symbols)
-        self.speakers = list(model.cfg.speakers)
+        self.source_mel = source_mel
+        if bundle.kind == "tacotron":
+            from engine.text import SymbolSet
+
+            self.symbols = SymbolSet.from_dict(model.cfg.symbols)
+            self.speakers = list(model.cfg.speakers)
+        else:
+            self.symbols, self.speakers = None, [model.cfg.target]
+
+    def usable(self, utt: Utterance) -> bool:
+        """Whether the partner can teacher-force this utterance (its text encodes / a source exists)."""
+        if self.symbols is None:
+            return self.source_mel(utt) is not None
+        try:
+            self.symbols.encode(utt.text)
+            return True
+        except BadInput:
+            return False
 
     def path(self, utt: Utterance) -> Path:
         return self.dir / _safe(utt.speaker) / f"{_safe(utt.id)}.npy"
@@ -81,23 +101,32 @@ class PartnerMels:
     def _teacher_forced(self, utts: list[Utterance], gt: list[torch.Tensor]) -> list[np.ndarray]:
         model = self.model
         r = model.cfg.r
-        ids = [torch.tensor(self.symbols.encode(u.text), dtype=torch.long) for u in utts]
         B = len(utts)
         T = max(m.shape[-1] for m in gt)
         T = (T + r - 1) // r * r
-        symbols = torch.zeros(B, max(len(x) for x in ids), dtype=torch.long)
         mels = torch.zeros(B, gt[0].shape[0], T)
-        for i, (x, m) in enumerate(zip(ids, gt)):
-            symbols[i, : len(x)] = x
+        for i, m in enumerate(gt):
             norm = model.normalize(m.float())
             mels[i, :, : m.shape[-1]] = norm
             mels[i, :, m.shape[-1]:] = norm[:, -1:]
-        sym_lens = torch.tensor([len(x) for x in ids])
         mel_lens = torch.tensor([m.shape[-1] for m in gt])
-        speakers = None
-        if len(self.speakers) > 1:
-            speakers = torch.tensor([self.speakers.index(u.speaker) for u in utts])
-        out = model(symbols, sym_lens, mels, mel_lens, speakers)
+        if self.symbols is None:  # a converter: the source recordings of the same prompts
+            srcs = [self.source_mel(u).float() for u in utts]
+            src_lens = torch.tensor([s.shape[-1] for s in srcs])
+            src = torch.zeros(B, gt[0].shape[0], int(src_lens.max()))
+            for i, x in enumerate(srcs):
+                src[i, :, : x.shape[-1]] = x
+            out = model(model.normalize_source(src, src_lens), src_lens, mels, mel_lens)
+        else:
+            ids = [torch.tensor(self.symbols.encode(u.text), dtype=torch.long) for u in utts]
+            symbols = torch.zeros(B, max(len(x) for x in ids), dtype=torch.long)
+            for i, x in enumerate(ids):
+                symbols[i, : len(x)] = x
+            sym_lens = torch.tensor([len(x) for x in ids])
+            speakers = None
+            if len(self.speakers) > 1:
+                speakers = torch.tensor([self.speakers.index(u.speaker) for u in utts])
+            out = model(symbols, sym_lens, mels, mel_lens, speakers)
         pred = model.denormalize(out["mel_post"])
         return [pred[i, :, : m.shape[-1]].float().numpy().astype(np.float32) for i, m in enumerate(gt)]
 

@@ -160,8 +160,10 @@ class PolisherRecipe(Recipe):
         bundle = load_bundle(cfg.partner)
         partner = build_model(bundle)
         audio = partner.cfg.audio
-        speakers = list(partner.cfg.speakers)
-        utts = [u for u in read_corpus(self.data_dir) if u.id not in held_out_ids(cfg.held_out)]
+        is_converter = bundle.kind == "vc"
+        speakers = [partner.cfg.target] if is_converter else list(partner.cfg.speakers)
+        corpus = [u for u in read_corpus(self.data_dir) if u.id not in held_out_ids(cfg.held_out)]
+        utts = corpus
         if any(u.speaker in speakers for u in utts):  # a single-speaker corpus of another name is taken whole
             utts = [u for u in utts if u.speaker in speakers]
         utts.sort(key=lambda u: (u.speaker, u.id))
@@ -179,14 +181,11 @@ class PolisherRecipe(Recipe):
                 kept.append(u)
                 gt.append(m)
         pair_root = Path(cfg.pair_cache) if cfg.pair_cache else (self.run_dir or Path(".")) / "partner_mels"
-        partner_mels = PartnerMels(bundle, partner, pair_root, self.log)
-        usable = []
-        for u, m in zip(kept, gt):
-            try:
-                partner_mels.symbols.encode(u.text)
-                usable.append((u, m))
-            except BadInput:
-                continue
+        source_mel = self._source_mels(partner.cfg, corpus, cache) if is_converter else None
+        partner_mels = PartnerMels(bundle, partner, pair_root, self.log, source_mel=source_mel)
+        usable = [(u, m) for u, m in zip(kept, gt) if partner_mels.usable(u)]
+        if not usable:
+            raise BadInput(f"{bundle.name} can teacher-force none of the utterances of {self.data_dir}")
         kept, gt = [u for u, _ in usable], [m for _, m in usable]
         torch.manual_seed(cfg.loop.seed)
         pred = partner_mels.get(kept, gt, cfg.teacher_batch)
@@ -217,6 +216,28 @@ class PolisherRecipe(Recipe):
         frames = sum(p.target.shape[-1] for p in self.train_pairs)
         self.log(f"polisher for {bundle.name}: train {len(self.train_pairs)} / val {len(self.val_pairs)} utterances, "
                  f"{frames / audio.frames_per_second / 60:.1f} min; input scale {s}")
+
+    @staticmethod
+    def _source_mels(vc_cfg, corpus, cache):
+        """For a converter partner: utt -> the log-mel of one of its source voices saying the same prompt
+        (the voice picked by the prompt id, so every source voice is used and the choice is stable)."""
+        import zlib
+
+        by_id: dict[str, list] = {}
+        for u in corpus:
+            if u.speaker in vc_cfg.sources:
+                by_id.setdefault(u.id, []).append(u)
+        for group in by_id.values():
+            group.sort(key=lambda u: u.speaker)
+        cache.precompute([u for group in by_id.values() for u in group], jobs=1)
+
+        def source_mel(utt):
+            group = by_id.get(utt.id)
+            if not group:
+                return None
+            return cache.log_mel(group[zlib.crc32(utt.id.encode()) % len(group)]).float()
+
+        return source_mel
 
     # ----- networks -----------------------------------------------------------------------------
     def networks(self, device) -> dict[str, torch.nn.Module]:
