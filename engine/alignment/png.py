@@ -59,3 +59,14 @@ def save_alignment_png(path: Path, alignment: np.ndarray) -> None:
     a = np.asarray(alignment)
     scale = max(1, min(4, 400 // max(1, max(a.shape))))
     save_matrix_png(path, a.T, origin_lower=True, scale=scale)
+
+
+def join_alignments(alignments: list[np.ndarray]) -> np.ndarray:
+    """Several segments' (T_steps_i, T_in_i) alignments -> one block-diagonal (sum T_steps, sum T_in)
+    image: the segments side by side along the decoder steps, their inputs stacked."""
+    full = np.zeros((sum(a.shape[0] for a in alignments), sum(a.shape[1] for a in alignments)), dtype=np.float32)
+    r0 = c0 = 0
+    for a in alignments:
+        full[r0 : r0 + a.shape[0], c0 : c0 + a.shape[1]] = a
+        r0, c0 = r0 + a.shape[0], c0 + a.shape[1]
+    return full

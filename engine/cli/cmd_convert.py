@@ -42,16 +42,9 @@ def run(args) -> int:
     take = Pipeline(source, vocoder, polisher).render(request)  # reuses the segments prepared above
     save_audio(args.output, take.wav, take.sample_rate)
     if args.alignment_png is not None:
-        import numpy as np
+        from engine.alignment import join_alignments, save_alignment_png
 
-        from engine.alignment import save_alignment_png
-
-        aligns = [s.alignment for s in take.segments]
-        full = np.zeros((sum(a.shape[0] for a in aligns), sum(a.shape[1] for a in aligns)), dtype=np.float32)
-        r0 = c0 = 0
-        for a in aligns:
-            full[r0 : r0 + a.shape[0], c0 : c0 + a.shape[1]] = a
-            r0, c0 = r0 + a.shape[0], c0 + a.shape[1]
+        full = join_alignments([s.alignment for s in take.segments])
         save_alignment_png(args.alignment_png, full)
     if args.json:
         summary = take.summary(str(args.output))

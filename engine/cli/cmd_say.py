@@ -57,7 +57,7 @@ def run(args) -> int:
     import torch
 
     from engine.audio.io import save_audio
-    from engine.alignment import save_alignment_png
+    from engine.alignment import join_alignments, save_alignment_png
     from engine.inference.pipeline import Pipeline
     from engine.inference.synthesizer import SpeakRequest, Style, Synthesizer
     from engine.inference.polisher import load_polisher
@@ -76,16 +76,7 @@ def run(args) -> int:
     take = Pipeline(synth, vocoder, polisher).render(SpeakRequest(text, style=style, speaker=args.speaker))
     save_audio(args.output, take.wav, take.sample_rate)
     if args.alignment_png is not None:
-        import numpy as np
-
-        # Sentences side by side: steps along x, symbols stacked.
-        aligns = [s.alignment for s in take.segments]
-        width = sum(a.shape[1] for a in aligns)
-        full = np.zeros((sum(a.shape[0] for a in aligns), width), dtype=np.float32)
-        r0 = c0 = 0
-        for a in aligns:
-            full[r0 : r0 + a.shape[0], c0 : c0 + a.shape[1]] = a
-            r0, c0 = r0 + a.shape[0], c0 + a.shape[1]
+        full = join_alignments([s.alignment for s in take.segments])  # sentences side by side
         save_alignment_png(args.alignment_png, full)
     if args.json:
         print_json(take.summary(str(args.output)))

@@ -27,6 +27,15 @@ def print_json(obj) -> None:
     sys.stdout.flush()
 
 
+def print_report(report: dict, as_json: bool, width: int = 28) -> None:
+    """An evaluation report: the whole object as JSON, or its "overall" figures a line each."""
+    if as_json:
+        print_json(report)
+        return
+    for k, v in report["overall"].items():
+        print(f"{k:>{width}}: {v}")
+
+
 def check_output_path(path) -> None:
     """Refuse an output path that cannot be written, before any work is done."""
     from pathlib import Path

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from engine.cli.common import SEED, add_device, int_in, print_json
+from engine.cli.common import SEED, add_device, int_in, print_report
 
 
 def add_parser(esub) -> None:
@@ -60,11 +60,7 @@ def run_tts(args) -> int:
 
     report = evaluate_tts(synth, sentences, asr=args.asr, teacher=teacher if args.asr else None,
                           vocoder=vocoder, progress=progress)
-    if args.json:
-        print_json(report)
-    else:
-        for k, v in report["overall"].items():
-            print(f"{k:>24}: {v}")
+    print_report(report, args.json, width=24)
     return 0
 
 
@@ -75,9 +71,5 @@ def run_polish(args, sentences) -> int:
     report = evaluate_polisher(None if args.polish == "auto" else args.polish, partner=args.model,
                                sentences=sentences, limit=args.limit or 10, vocoder=args.vocoder, asr=args.asr,
                                teacher=teacher, device=args.device, seed=args.seed)
-    if args.json:
-        print_json(report)
-    else:
-        for k, v in report["overall"].items():
-            print(f"{k:>28}: {v}")
+    print_report(report, args.json)
     return 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from engine.cli.common import SEED, add_device, int_in, print_json
+from engine.cli.common import SEED, add_device, int_in, print_json, print_report
 
 
 def add_parser(esub) -> None:
@@ -69,11 +69,7 @@ def run_polish(args, converter, vocoder) -> int:
     report = evaluate_vc_polisher(converter, None if args.polish == "auto" else args.polish, args.data,
                                   limit=args.limit or 10, vocoder=vocoder, asr=args.asr, speakers=speakers,
                                   progress=_progress(args))
-    if args.json:
-        print_json(report)
-    else:
-        for k, v in report["overall"].items():
-            print(f"{k:>28}: {v}")
+    print_report(report, args.json)
     return 0
 
 

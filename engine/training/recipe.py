@@ -99,14 +99,24 @@ class Recipe:
     preset: str = ""
 
     # ----- construction (classmethods: the CLI builds recipes through these) --------------------
+    train_config: type | None = None
+    """The recipe's train config dataclass (a TrainConfigBase)."""
+    presets = None
+    """staticmethod(name -> train config) of the recipe's named presets."""
+
     @classmethod
     def preset_config(cls, name: str):
-        """The train config of a named preset."""
-        raise NotImplementedError
+        """The train config of a named preset (the recipe's `presets` function, given as a staticmethod)."""
+        if cls.presets is None:
+            raise NotImplementedError
+        return cls.presets(name)
 
     @classmethod
     def config_from_dict(cls, d: dict):
-        raise NotImplementedError
+        """The train config from its to_dict() form (the recipe's `train_config` class)."""
+        if cls.train_config is None:
+            raise NotImplementedError
+        return cls.train_config.from_dict(d)
 
     @classmethod
     def from_cli(cls, cfg, args) -> "Recipe":

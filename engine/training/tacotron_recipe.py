@@ -112,13 +112,8 @@ class Item:
 class TacotronRecipe(Recipe):
     name = "tacotron"
 
-    @classmethod
-    def preset_config(cls, name: str) -> TacotronTrainConfig:
-        return preset(name)
-
-    @classmethod
-    def config_from_dict(cls, d: dict) -> TacotronTrainConfig:
-        return TacotronTrainConfig.from_dict(d)
+    train_config = TacotronTrainConfig
+    presets = staticmethod(preset)
 
     @classmethod
     def from_cli(cls, cfg: TacotronTrainConfig, args) -> "TacotronRecipe":

@@ -126,13 +126,8 @@ class PolisherRecipe(Recipe):
     name = "polisher"
     export_network = "generator"
 
-    @classmethod
-    def preset_config(cls, name: str) -> PolisherTrainConfig:
-        return preset(name)
-
-    @classmethod
-    def config_from_dict(cls, d: dict) -> PolisherTrainConfig:
-        return PolisherTrainConfig.from_dict(d)
+    train_config = PolisherTrainConfig
+    presets = staticmethod(preset)
 
     @classmethod
     def from_cli(cls, cfg: PolisherTrainConfig, args) -> "PolisherRecipe":

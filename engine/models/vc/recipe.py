@@ -150,13 +150,8 @@ class Pair:
 class VCRecipe(Recipe):
     name = "vc"
 
-    @classmethod
-    def preset_config(cls, name: str) -> VCTrainConfig:
-        return preset(name)
-
-    @classmethod
-    def config_from_dict(cls, d: dict) -> VCTrainConfig:
-        return VCTrainConfig.from_dict(d)
+    train_config = VCTrainConfig
+    presets = staticmethod(preset)
 
     @classmethod
     def from_cli(cls, cfg: VCTrainConfig, args) -> "VCRecipe":

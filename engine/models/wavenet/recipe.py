@@ -92,13 +92,8 @@ class Item:
 class WaveNetRecipe(Recipe):
     name = "wavenet"
 
-    @classmethod
-    def preset_config(cls, name: str) -> WaveNetTrainConfig:
-        return preset(name)
-
-    @classmethod
-    def config_from_dict(cls, d: dict) -> WaveNetTrainConfig:
-        return WaveNetTrainConfig.from_dict(d)
+    train_config = WaveNetTrainConfig
+    presets = staticmethod(preset)
 
     @classmethod
     def from_cli(cls, cfg: WaveNetTrainConfig, args) -> "WaveNetRecipe":
