@@ -94,6 +94,12 @@ def test_recipe_caches_aligned_partner_mels_as_npy(recipe):
         assert p.source.shape == p.target.shape
     assert 1.0 < rec.cfg.model.input_scale < 10.0
     assert rec.cfg.model.partner == "tiny-voice"
+    # GV compensation measured on the partner's free-running output: one factor per band, in bounds (a
+    # partner trained 3 steps is nearly flat, so its factors sit at the bound)
+    from engine.models.polisher.gv_compensation import MAX_SCALE
+
+    scale = rec.cfg.model.gv_scale
+    assert len(scale) == rec.audio.n_mels and all(1 / MAX_SCALE <= x <= MAX_SCALE for x in scale)
     # inputs are about [-1, 1]
     tgt = torch.cat([p.target.flatten() for p in rec.train_pairs])
     assert float((tgt.abs() <= 1.0).float().mean()) > 0.99
@@ -154,6 +160,11 @@ def test_train_export_and_polish(recipe, tmp_path):
     assert bundle.kind == "polisher" and bundle.config["partner"] == "tiny-voice"
     polisher = load_polisher("tiny-voice", spec=str(bundle_dir))
     assert isinstance(polisher, Polisher)
+    # The bundle carries the GV compensation measured at training. The tiny partner's mels are nearly
+    # flat, so its factors sit at the bound: right for that partner, not for ground truth; the generator
+    # alone is checked next.
+    assert len(bundle.config["gv_scale"]) == 80 and polisher.model.cfg.gv_scale
+    polisher.model.cfg.gv_scale = []
     # A ground-truth mel polished by the (barely trained) generator changes little: mean |diff| below
     # 0.25 nats of log-mel (the generator starts as the identity; its correction is bounded).
     p = rec.val_pairs[0]
@@ -203,3 +214,18 @@ def test_shipped_polisher_changes_a_ground_truth_mel_little(speech_wav):
 
 POLISH_GT_BOUND = 0.2
 """Mean |polished - ground truth| in nats of log-mel allowed for natural speech."""
+
+
+def test_gv_compensation_restores_the_variance_it_measured():
+    """A mel whose deviations were shrunk per band gets them back; band means are kept."""
+    from engine.models.polisher.gv_compensation import apply_gv_scale, measure_gv_scale
+
+    rng = np.random.default_rng(0)
+    natural = [rng.normal(-4.0, 1.0, (80, 120)).astype(np.float32) for _ in range(6)]
+    shrink = np.linspace(0.5, 0.9, 80, dtype=np.float32)[:, None]
+    smooth = [m.mean(axis=1, keepdims=True) + shrink * (m - m.mean(axis=1, keepdims=True)) for m in natural]
+    scale = measure_gv_scale(smooth, natural)
+    assert np.allclose(scale, 1 / shrink[:, 0], rtol=1e-3)
+    fixed = apply_gv_scale(torch.from_numpy(np.stack(smooth)), torch.from_numpy(scale)).numpy()
+    assert np.allclose(fixed, np.stack(natural), atol=1e-3)
+    assert np.allclose(fixed.mean(axis=-1), np.stack(smooth).mean(axis=-1), atol=1e-4)

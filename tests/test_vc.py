@@ -249,6 +249,7 @@ def test_polisher_pairs_for_a_converter_partner(vc_corpus, tiny_bundle, tmp_path
         assert p.source.shape == p.target.shape
         assert not torch.allclose(p.source, p.target)  # an untrained converter is far from the truth
     assert rec.cfg.model.partner == "tiny-vc"
+    assert len(rec.cfg.model.gv_scale) == rec.audio.n_mels  # measured on free-running conversions
     assert len(list((tmp_path / "run" / "partner_mels").rglob("*.npy"))) == len(pairs)
     with pytest.raises(BadInput, match="no polisher is installed"):
         load_polisher("tiny-vc")

@@ -26,6 +26,11 @@ class PolisherConfig:
     """Append a mel-band coordinate channel (-1..1), so the convolutions know which band they see."""
     max_correction: float = 1.0
     """Bound of the correction added to the scaled input (tanh x this); 0 = unbounded."""
+    gv_scale: list = field(default_factory=list)
+    """Per-band global-variance compensation applied before the U-Net (engine.models.polisher.gv_compensation),
+    measured on the partner's free-running mels of training prompts; [] = none."""
+    strength: float = 1.0
+    """Fraction of the U-Net's correction applied at inference (0 = GV compensation only, 1 = all of it)."""
     format_version: int = 1
     """Bundle format version."""
 

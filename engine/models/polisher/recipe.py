@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import sys
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -84,6 +85,9 @@ class PolisherTrainConfig(TrainConfigBase):
     """Ground-truth feature cache folder ('' = the Tacotron recipe's default)."""
     pair_cache: str = ""
     """Folder of the partner's cached mels ('' = RUN/partner_mels)."""
+    gv_prompts: int = 100
+    """Training prompts the partner decodes free-running to measure the GV compensation stored in the
+    bundle (engine.models.polisher.gv_compensation); 0 = no compensation."""
     limit: int = 0
     """Use only the first N utterances (0 = all); for smoke runs."""
 
@@ -94,7 +98,7 @@ def preset(name: str) -> PolisherTrainConfig:
         model = PolisherConfig(channels=(8, 16), bottleneck_blocks=1)
         loop = LoopConfig(max_steps=6, lr=1e-3, warmup_steps=2, log_every=1, checkpoint_every=3, val_every=3)
         return PolisherTrainConfig(model=model, loop=loop, disc_channels=(8, 16, 16), batch_size=4,
-                                   crop_frames=32, gan_warmup_steps=2, val_count=2, teacher_batch=4)
+                                   crop_frames=32, gan_warmup_steps=2, val_count=2, teacher_batch=4, gv_prompts=3)
     if name == "default":
         model = PolisherConfig(channels=(16, 32, 64), bottleneck_blocks=1)
         # Held-out DNSMOS fell with every further GAN step measured (CARD.md), so the run is short.
@@ -120,6 +124,36 @@ class Pair:
     """(n_mels, T) the ground truth, scaled normalised."""
     starts: np.ndarray
     """Crop start frames that avoid silence and padding."""
+
+
+class SourceRecordings:
+    """For a converter partner: which source voice's recording stands for each target utterance (one of
+    the converter's source voices saying the same prompt, picked by the prompt id, so every source voice
+    is used and the choice is stable)."""
+
+    def __init__(self, source_speakers: list[str], corpus: list, cache: FeatureCache) -> None:
+        self.cache = cache
+        self.by_id: dict[str, list] = {}
+        for u in corpus:
+            if u.speaker in source_speakers:
+                self.by_id.setdefault(u.id, []).append(u)
+        for group in self.by_id.values():
+            group.sort(key=lambda u: u.speaker)
+        cache.precompute([u for group in self.by_id.values() for u in group], jobs=1)
+
+    def utterance(self, utt):
+        """The source recording of `utt`'s prompt, or None."""
+        group = self.by_id.get(utt.id)
+        return group[zlib.crc32(utt.id.encode()) % len(group)] if group else None
+
+    def path(self, utt):
+        """Where that recording is (the caller knows there is one)."""
+        return self.utterance(utt).audio_path
+
+    def mel(self, utt) -> torch.Tensor | None:
+        """(n_mels, T_src) log-mel of that recording, or None."""
+        src = self.utterance(utt)
+        return None if src is None else self.cache.log_mel(src).float()
 
 
 class PolisherRecipe(Recipe):
@@ -176,8 +210,8 @@ class PolisherRecipe(Recipe):
                 kept.append(u)
                 gt.append(m)
         pair_root = Path(cfg.pair_cache) if cfg.pair_cache else (self.run_dir or Path(".")) / "partner_mels"
-        source_mel = self._source_mels(partner.cfg, corpus, cache) if is_converter else None
-        partner_mels = PartnerMels(bundle, partner, pair_root, self.log, source_mel=source_mel)
+        sources = SourceRecordings(partner.cfg.sources, corpus, cache) if is_converter else None
+        partner_mels = PartnerMels(bundle, partner, pair_root, self.log, source_mel=sources.mel if sources else None)
         usable = [(u, m) for u, m in zip(kept, gt) if partner_mels.usable(u)]
         if not usable:
             raise BadInput(f"{bundle.name} can teacher-force none of the utterances of {self.data_dir}")
@@ -208,31 +242,23 @@ class PolisherRecipe(Recipe):
         self.train_pairs = [pairs[i] for i in order[n_val:] if len(pairs[i].starts)]
         if not self.train_pairs:
             raise BadInput(f"no utterance has {cfg.crop_frames} frames of speech: lower crop_frames")
+        if cfg.gv_prompts > 0:
+            chosen = [i for i in order[n_val:]][: cfg.gv_prompts]
+            scale = self._measure_gv_scale(bundle, [kept[i] for i in chosen], [gt[i] for i in chosen], sources)
+            cfg.model.gv_scale = [round(float(x), 4) for x in scale]
+            self.log(f"GV compensation from {len(chosen)} free-running prompts: band factors "
+                     f"{float(scale.min()):.3f}..{float(scale.max()):.3f} (mean {float(scale.mean()):.3f})")
         frames = sum(p.target.shape[-1] for p in self.train_pairs)
         self.log(f"polisher for {bundle.name}: train {len(self.train_pairs)} / val {len(self.val_pairs)} utterances, "
                  f"{frames / audio.frames_per_second / 60:.1f} min; input scale {s}")
 
-    @staticmethod
-    def _source_mels(vc_cfg, corpus, cache):
-        """For a converter partner: utt -> the log-mel of one of its source voices saying the same prompt
-        (the voice picked by the prompt id, so every source voice is used and the choice is stable)."""
-        import zlib
+    def _measure_gv_scale(self, bundle, utts, gt, sources: "SourceRecordings | None"):
+        """The partner decodes `utts` free-running (as at inference); their GV against the ground truth
+        `gt` gives the per-band compensation."""
+        from engine.models.polisher.gv_compensation import free_running_mels, measure_gv_scale
 
-        by_id: dict[str, list] = {}
-        for u in corpus:
-            if u.speaker in vc_cfg.sources:
-                by_id.setdefault(u.id, []).append(u)
-        for group in by_id.values():
-            group.sort(key=lambda u: u.speaker)
-        cache.precompute([u for group in by_id.values() for u in group], jobs=1)
-
-        def source_mel(utt):
-            group = by_id.get(utt.id)
-            if not group:
-                return None
-            return cache.log_mel(group[zlib.crc32(utt.id.encode()) % len(group)]).float()
-
-        return source_mel
+        generated = free_running_mels(bundle, utts, sources.path if sources else None, seed=self.cfg.loop.seed)
+        return measure_gv_scale(generated, [m.numpy() for m in gt])
 
     # ----- networks -----------------------------------------------------------------------------
     def networks(self, device) -> dict[str, torch.nn.Module]:

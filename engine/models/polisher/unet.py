@@ -14,6 +14,7 @@ from torch import nn
 
 from engine.layers.unet_blocks import ConvBlock, Down, ResBlock, Up
 from engine.models.polisher.config import PolisherConfig
+from engine.models.polisher.gv_compensation import apply_gv_scale
 
 
 def band_coordinates(x: torch.Tensor) -> torch.Tensor:
@@ -87,5 +88,15 @@ class UNetGenerator(nn.Module):
 
     @torch.inference_mode()
     def polish(self, log_mel: torch.Tensor) -> torch.Tensor:
-        """Denormalised log-mel (B, n_mels, T) -> polished log-mel, the whole utterance at once."""
-        return self.from_output(self(self.to_input(log_mel)))
+        """Denormalised log-mel (B, n_mels, T) -> polished log-mel, the whole utterance at once: GV
+        compensation (when the bundle has a measured scale), then `strength` x the U-Net's correction."""
+        if self.cfg.gv_scale:
+            scale = torch.as_tensor(self.cfg.gv_scale, dtype=log_mel.dtype, device=log_mel.device)
+            log_mel = apply_gv_scale(log_mel, scale)
+        if self.cfg.strength <= 0:
+            return log_mel
+        x = self.to_input(log_mel)
+        y = self(x)
+        if self.cfg.strength != 1.0:
+            y = x + self.cfg.strength * (y - x)
+        return self.from_output(y)
