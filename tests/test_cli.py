@@ -139,3 +139,18 @@ def test_models_list_json(tiny_voice, tmp_path):
     mine = rows["my-voice"]  # a user-installed model, from the user data folder
     assert mine["kind"] == "tacotron" and mine["source"] == "user" and mine["summary"] == "tiny"
     assert mine["size_mb"] > 0 and mine["path"] == str(user / "models" / "my-voice")
+
+
+def test_eval_tts_polish_compares_with_and_without(tmp_path):
+    """`eval tts --polish`: the default voice with and without its polisher, one held-out sentence."""
+    import shutil
+
+    if shutil.which("text2wave") is None:
+        pytest.skip("festival is not installed (the teacher renders the reference)")
+    proc = prufrock("eval", "tts", "--polish", "--limit", "1", "--json", timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    overall = json.loads(proc.stdout)["overall"]
+    assert overall["polisher"] == "default-polisher" and overall["sentences"] == 1
+    for key in ("without", "with"):
+        assert overall[key]["gv_gap"] >= 0 and overall[key]["mcd_mel"] > 0
+    assert overall["with"]["gv_gap"] != overall["without"]["gv_gap"]  # polishing changed the mel

@@ -206,7 +206,7 @@ def evaluate_polisher(polisher: str | None = None, partner: str = "default", sen
     if limit:
         sentences = sentences[:limit]
     synth = Synthesizer(partner, device=device, seed=seed)
-    pol = load_polisher(synth.name, spec=polisher, device=device)
+    pol = load_polisher(synth.name, spec=polisher, device=synth.device)
     voc = load_vocoder(vocoder, synth.audio, synth.device)
     teacher = teacher or synth.bundle.config.get("teacher") or None
     compare = PolishComparison(pol, voc, synth.audio, asr=asr, use_dnsmos=use_dnsmos)
