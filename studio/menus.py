@@ -9,7 +9,7 @@ beside each entry and the matching buttons repeat in their tooltips.
               · Play converted Ctrl+Shift+2
     Training  Start Ctrl+Shift+T · Stop Ctrl+Shift+X · Resume Ctrl+Shift+E · Follow a run folder Ctrl+Shift+F
               · Open its folder Ctrl+Shift+D · Use as model Ctrl+Shift+U · Play sample Ctrl+Shift+3
-    View      Speak / Convert / Training tab Ctrl+1/2/3 · Fit the views Ctrl+0
+    View      Speak / Convert / Training tab Ctrl+1/2/3 · Fit the views Ctrl+0 · Before polish Ctrl+B
     Help      About F1
 
 Menu mnemonics (Alt+F, Alt+K, Alt+N, Alt+R, Alt+V, Alt+H) leave Alt+S, Alt+C and Alt+T to the tabs.
@@ -87,6 +87,8 @@ def build_menus(w) -> dict[str, QAction]:
                                        ("trainingTab", "Training tab"))):
         add(m, name, title, f"Ctrl+{i + 1}", lambda _=False, i=i: w.tabs.setCurrentIndex(i))
     add(m, "fitViews", "Fit the views", "Ctrl+0", lambda: fit_views(w))
+    add(m, "beforePolish", "Show the mel before polishing", "Ctrl+B",
+        lambda: w.speak_tab.before_polish.isEnabled() and w.speak_tab.before_polish.toggle())
 
     m = bar.addMenu("&Help")
     add(m, "about", "About Prufrock…", "F1", w.show_about)

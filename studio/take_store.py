@@ -94,6 +94,8 @@ class TakeStore:
         for i, s in enumerate(take.segments):
             arrays[f"mel_{i}"] = np.asarray(s.mel, dtype=np.float32)
             arrays[f"alignment_{i}"] = np.asarray(s.alignment, dtype=np.float32)
+        for i, m in enumerate(take.mels_before_polish or []):
+            arrays[f"before_{i}"] = np.asarray(m, dtype=np.float32)
         try:
             with atomic_dir(folder) as tmp:
                 (tmp / "take.json").write_text(json.dumps(meta, indent=1) + "\n")
@@ -118,7 +120,9 @@ class TakeStore:
                                       s["stop_reached"], s["alignment_complete"])
                         for i, s in enumerate(meta["segments"])]
             wav = z["wav"]
-        take = Take(wav=wav, segments=segments, **{k: meta[k] for k in FIELDS if k in meta})
+            befores = [z[f"before_{i}"] for i in range(len(segments))] if "before_0" in z.files else None
+        take = Take(wav=wav, segments=segments, mels_before_polish=befores,
+                    **{k: meta[k] for k in FIELDS if k in meta})
         take.folder = str(folder)
         return take
 

@@ -38,6 +38,7 @@ class TakeViewModel(QObject):
     def clear(self) -> None:
         self.tokens: list[list[str]] = []  # per sentence
         self.mels: list[np.ndarray | list[np.ndarray]] = []  # per sentence: final array or live chunks
+        self.befores: list[np.ndarray] | None = None  # per sentence, the mel before polishing (a polished take)
         self.aligns: list[np.ndarray | list[np.ndarray]] = []
         self.wavs: dict = {}  # sentence index -> list of audio chunks so far; "take" -> a take's audio
         self.sample_rate = self.audio.sample_rate if self.audio is not None else 0
@@ -101,17 +102,25 @@ class TakeViewModel(QObject):
         self.sample_rate = take.sample_rate
         self.tokens = [list(s.tokens) for s in take.segments]
         self.mels = [s.mel for s in take.segments]
+        self.befores = getattr(take, "mels_before_polish", None)
         self.aligns = [s.alignment for s in take.segments]
         self.wavs = {"take": take.wav}
         self._mark("mel", "alignment", "wave")
 
     # ----- what the views read -------------------------------------------------------------------
-    def mel(self) -> np.ndarray:
-        """(n_mels, frames) of everything so far, sentences separated by silent gaps."""
+    @property
+    def has_before(self) -> bool:
+        """The shown take was polished and the mel before polishing is known."""
+        return bool(self.befores) and not self.live
+
+    def mel(self, before_polish: bool = False) -> np.ndarray:
+        """(n_mels, frames) of everything so far, sentences separated by silent gaps; with before_polish
+        (a polished take), the mel as the model made it."""
         n_mels = self.audio.n_mels if self.audio else 80
         parts = []
         floor = float(np.log(self.audio.log_floor)) if self.audio else -11.5
-        for i, m in enumerate(self.mels):
+        mels = self.befores if (before_polish and self.has_before) else self.mels
+        for i, m in enumerate(mels):
             m = np.concatenate(m, axis=-1) if isinstance(m, list) and m else m
             if isinstance(m, list):  # nothing decoded yet
                 break

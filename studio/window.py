@@ -98,6 +98,7 @@ class MainWindow(QMainWindow):
         self.voices = VoiceController(self)
         self.converting = ConvertController(self)
         self.take_vm.changed.connect(self._draw)
+        self.speak_tab.before_polish.toggled.connect(lambda _on: self._draw({"mel"}))
         self.start_engine()
         self.audio = AudioOutput(self)
         self.audio_in = AudioInput(self.audio, self)
@@ -290,8 +291,10 @@ class MainWindow(QMainWindow):
     # ================================================================================ drawing and state
     def _draw(self, parts: set) -> None:
         vm = self.take_vm
+        toggle = self.speak_tab.before_polish
+        toggle.setEnabled(vm.has_before)
         if "mel" in parts:
-            mel = vm.mel()
+            mel = vm.mel(before_polish=toggle.isChecked())
             self.spectrogram.set_mel(mel)
             if vm.live and vm.audio is not None:
                 self.spectrogram.grow_to(mel.shape[-1] * vm.audio.hop_length / vm.audio.sample_rate)

@@ -323,3 +323,34 @@ def test_training_legend_does_not_cover_the_curves(qapp):
     assert plot.legend.isVisible() and legend.height() > 5
     assert not legend.intersects(area), (legend, area)
     plot.close()
+
+
+def test_polished_take_shows_its_mel_before_and_after(qtbot, window, user_data):
+    """Polish on: the take is polished, and the spectrogram toggles between the mel before and after
+    polishing; the before-mel survives a restart with the take."""
+    from studio.bench import wait_until
+    from studio.take_store import TakeStore
+
+    toggle = window.speak_tab.before_polish
+    assert window.polish_toggle.isEnabled(), window.polish_toggle.toolTip()  # default-polisher is bundled
+    window.polish_toggle.setChecked(True)
+    try:
+        assert wait_until(lambda: window.polisher_name == "default-polisher" or window.last_error, 60), \
+            window.last_error
+        take = speak(qtbot, window, "Bring the books.")
+        assert take.polished and take.mels_before_polish is not None
+        assert toggle.isEnabled()
+        after = np.array(window.spectrogram._data)
+        toggle.setChecked(True)
+        before = np.array(window.spectrogram._data)
+        assert before.shape == after.shape and not np.allclose(before, after)
+        np.testing.assert_allclose(before[:, : take.mels_before_polish[0].shape[-1]], take.mels_before_polish[0])
+        toggle.setChecked(False)
+        np.testing.assert_allclose(window.spectrogram._data, after)
+        back = TakeStore().load(take.folder)
+        np.testing.assert_allclose(back.mels_before_polish[0], take.mels_before_polish[0])
+    finally:
+        toggle.setChecked(False)
+        window.polish_toggle.setChecked(False)
+    speak(qtbot, window, "Bring the books.")  # an unpolished take: nothing to compare
+    assert not toggle.isEnabled()

@@ -48,8 +48,8 @@ class Take:
     source: str = "text"
     """'text' (synthesis) or the path of the converted recording."""
     polish_s: float = 0.0
-    mel_before_polish: np.ndarray | None = None
-    """(n_mels, T) the mel as the model made it, when polished (for before/after views)."""
+    mels_before_polish: list[np.ndarray] | None = None
+    """Per segment, the (n_mels, T_i) mel as the model made it, when polished (for before/after views)."""
 
     @property
     def duration_s(self) -> float:
@@ -127,13 +127,13 @@ class Pipeline:
     def _take(self, request, results, wavs, synthesis_s, polish_s, vocoder_s, befores, partial=False) -> Take:
         style_text, weights = self.source.style_info(request)
         sr = self.vocoder.audio.sample_rate
-        before = np.concatenate(befores, axis=-1) if befores and all(b is not None for b in befores) else None
+        before = list(befores) if befores and all(b is not None for b in befores) else None
         return Take(text=getattr(request, "text", "") or "", wav=join_segments(wavs, sr), sample_rate=sr,
                     segments=results, model=self.source.name, vocoder=self.vocoder.name,
                     device=self.source.device.type, style=style_text, synthesis_s=synthesis_s,
                     vocoder_s=vocoder_s, polished=self.polisher is not None, token_weights=weights,
                     partial=partial, source=getattr(request, "source", "text"), polish_s=polish_s,
-                    mel_before_polish=before)
+                    mels_before_polish=before)
 
     def render(self, request, cancel=None) -> Take:
         """Decode everything in batches, then polish and vocode (one batched vocoder call)."""

@@ -5,7 +5,7 @@ alignment on the right (their time axes linked). Only widgets and splitters: the
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QSplitter, QVBoxLayout, QWidget
 
 from studio.panes.style_panel import StylePanel
 from studio.panes.takes_pane import TakesPane
@@ -44,6 +44,10 @@ class SpeakTab(QWidget):
         self.alignment.setToolTip("Attention: which input symbol (left) each decoder step (bottom) reads; the "
                                   "symbol under the mouse is named in the corner")
         self.waveform.setToolTip("The audio: click to play from a point; drag or wheel to pan and zoom")
+        self.before_polish = QCheckBox("Before polish", objectName="beforePolishToggle")
+        self.before_polish.setEnabled(False)
+        self.before_polish.setToolTip("Show the mel as the model made it, before the polisher sharpened it "
+                                      "(a polished take only) (Ctrl+B)")
         self.time_link = TimeLink(self.spectrogram, self.waveform, self.alignment, self)
         views = QSplitter(Qt.Orientation.Vertical, objectName="viewSplitter")
         for title, view, stretch in (("Mel spectrogram", self.spectrogram, 4), ("Waveform", self.waveform, 2),
@@ -52,7 +56,15 @@ class SpeakTab(QWidget):
             lay = QVBoxLayout(box)
             lay.setContentsMargins(0, 0, 0, 0)
             lay.setSpacing(1)
-            lay.addWidget(QLabel(f"<b>{title}</b>"))
+            if view is self.spectrogram:  # its title row also holds the before/after-polish toggle
+                row = QHBoxLayout()
+                row.setContentsMargins(0, 0, 0, 0)
+                row.addWidget(QLabel(f"<b>{title}</b>"))
+                row.addStretch(1)
+                row.addWidget(self.before_polish)
+                lay.addLayout(row)
+            else:
+                lay.addWidget(QLabel(f"<b>{title}</b>"))
             view.setMinimumHeight(60)
             lay.addWidget(view, 1)
             views.addWidget(box)
