@@ -39,7 +39,7 @@ def _app():
 
 
 def measure_gui_stall(text: str, model=None, warmup: bool = True, tick_ms: int = 5,
-                      timeout_s: float = 300.0) -> dict:
+                      timeout_s: float = 300.0, vocoder: str | None = "griffinlim") -> dict:
     """Open the studio (offscreen unless a display is in use), speak `text` while a `tick_ms` QTimer
     runs on the GUI thread, and wait for the take.
 
@@ -47,7 +47,8 @@ def measure_gui_stall(text: str, model=None, warmup: bool = True, tick_ms: int =
     being listed; ideal = tick_ms), first_chunk_s (Speak click to the first audio chunk ready to
     play, i.e. the first sentence vocoded), first_mel_chunk_s (to the first mel frames drawn),
     take_s (to the take in the list), and context (ticks, p99 gap, audio seconds, RTF, model, device).
-    A warm-up take runs first (unless warmup=False) so one-off costs are not counted."""
+    A warm-up take runs first (unless warmup=False) so one-off costs are not counted. `vocoder`: the
+    toolbar's vocoder choice (griffinlim, or a vocoder bundle such as default-wavenet)."""
     from PySide6.QtCore import QTimer
 
     from engine.errors import BadInput
@@ -55,7 +56,7 @@ def measure_gui_stall(text: str, model=None, warmup: bool = True, tick_ms: int =
 
     _app()
     with tempfile.TemporaryDirectory(prefix="prufrock-bench-") as tmp:
-        window = create_window(model=model, settings=Path(tmp) / "settings.ini")
+        window = create_window(model=model, settings=Path(tmp) / "settings.ini", vocoder=vocoder)
         try:
             window.resize(1320, 840)
             window.show()
@@ -63,6 +64,8 @@ def measure_gui_stall(text: str, model=None, warmup: bool = True, tick_ms: int =
                 raise RuntimeError("the voice did not load in time")
             if not window.can_speak():
                 raise BadInput(window.last_error)
+            if vocoder and window.vocoder_name != vocoder:
+                raise BadInput(f"the studio did not take the vocoder {vocoder!r}: {window.last_error or 'unknown'}")
             # The engine measures what the style tokens do in its idle time after a voice loads (cached
             # per voice): let it finish so it does not delay the measured take.
             voice = window.voice
@@ -120,9 +123,27 @@ def measure_gui_stall(text: str, model=None, warmup: bool = True, tick_ms: int =
 
 def bench_figures(model: str = "default", texts: dict | None = None, **_) -> dict:
     """The studio's figures for `prufrock bench` (entry point `prufrock.bench`): responsiveness while a
-    30-word text is synthesized, and Speak to the first audio chunk of a 10-word sentence."""
+    30-word text is synthesized, and Speak to the first audio chunk of a 10-word sentence; with
+    Griffin-Lim, and again with the WaveNet vocoder selected when its default bundle is installed."""
     texts = texts or {}
     stall = measure_gui_stall(texts["gui"], model=model)
     first = measure_gui_stall(texts["first_chunk"], model=model)
-    return {"gui_max_stall_ms": stall["gui_max_stall_ms"], "gui_p99_gap_ms": stall.get("gui_p99_gap_ms"),
-            "studio_first_chunk_s": first.get("first_chunk_s")}
+    out = {"gui_max_stall_ms": stall["gui_max_stall_ms"], "gui_p99_gap_ms": stall.get("gui_p99_gap_ms"),
+           "studio_first_chunk_s": first.get("first_chunk_s")}
+    wavenet = _default_bundle("wavenet")
+    if wavenet is not None:
+        stall = measure_gui_stall(texts["gui"], model=model, vocoder=wavenet)
+        first = measure_gui_stall(texts["first_chunk"], model=model, vocoder=wavenet)
+        out.update({"wavenet_gui_max_stall_ms": stall["gui_max_stall_ms"],
+                    "wavenet_gui_p99_gap_ms": stall.get("gui_p99_gap_ms"),
+                    "wavenet_studio_first_chunk_s": first.get("first_chunk_s")})
+    return out
+
+
+def _default_bundle(kind: str) -> str | None:
+    """The installed default bundle of a kind (e.g. default-wavenet), or None."""
+    from engine import kinds
+    from engine.bundle import installed
+
+    name = kinds.get(kind).extra.get("default_bundle")
+    return name if name and any(n == name for n, _ in installed(role=kinds.get(kind).role)) else None
