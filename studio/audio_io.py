@@ -30,6 +30,8 @@ log = logging.getLogger("prufrock.studio")
 NO_DEVICE_MESSAGE = "No audio output device found: playback is off (takes can still be exported)."
 NO_INPUT_MESSAGE = ("No audio input device (microphone) found: recording is off. "
                     "Drop or open a recording to convert instead.")
+DEVICE_LOST_MESSAGE = ("Playback stopped: the output device went away (unplugged?). Choose another output "
+                       "device; takes can still be exported.")
 RECORD_LIMIT_S = 60.0
 """Longest recording; the recorder stops by itself at this length."""
 
@@ -52,6 +54,12 @@ class PlaybackBuffer:
 
     def close(self) -> None:
         self.closed = True
+
+    @property
+    def drained(self) -> bool:
+        """Closed and everything in it played."""
+        with self._lock:
+            return self.closed and not self._chunks
 
     def read_into(self, out: np.ndarray) -> tuple[int, bool]:
         """Fill `out` (1-D); -> (samples written, finished: closed and drained)."""
@@ -85,6 +93,7 @@ class AudioWorker(QObject):
         self.device: int | None = None
         self.stream_rate = 0
         self.resample_to: int | None = None
+        self._stopping = False  # we are closing the stream (its end is not a device loss)
 
     @Slot()
     def probe(self) -> None:
@@ -146,7 +155,14 @@ class AudioWorker(QObject):
                                  "Choose another output device; takes can still be exported.")
                 return
         self.stream_rate = rate
-        self.stream.start()
+        self._stopping = False
+        try:
+            self.stream.start()
+        except Exception as exc:  # noqa: BLE001 - a device that vanished between open and start
+            self.stream = None
+            msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            self.failed.emit(f"Playback failed: {msg}. Choose another output device; takes can still be exported.")
+            return
         self.playingChanged.emit(True)
 
     def _open(self, rate: int):
@@ -162,6 +178,11 @@ class AudioWorker(QObject):
                                callback=callback, finished_callback=self._on_finished)
 
     def _on_finished(self) -> None:  # PortAudio's thread
+        """The stream became inactive: played to the end, stopped by us, or its device went away (a
+        stream that ends with samples still to play and nobody stopping it)."""
+        buffer = self.buffer
+        if not self._stopping and buffer is not None and not buffer.drained:
+            self.failed.emit(DEVICE_LOST_MESSAGE)
         self.playingChanged.emit(False)
 
     @Slot(object, object)
@@ -185,6 +206,7 @@ class AudioWorker(QObject):
         stream, self.stream = self.stream, None
         if stream is None:
             return False
+        self._stopping = True
         try:
             stream.abort()
             stream.close()

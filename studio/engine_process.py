@@ -216,6 +216,7 @@ class Engine:
             self.send("voiceFailed", spec, error_message(exc, f"loading voice {Path(spec).name!r}"))
             return
         self.source, self.vocoder, self.polisher, self.references = source, None, None, {}
+        self.voice_spec = spec
         self.idle = None
         self.send("voiceLoaded", VoiceInfo(
             name=source.name, path=spec, kind=bundle.kind, role=kind.role, device=source.device.type,
@@ -440,10 +441,40 @@ class Engine:
                     took = True
                     self.send("take", job_id, ev.take)
         except Exception as exc:  # noqa: BLE001
+            if not job.get("retried_on_cpu") and self._move_to_cpu_after_oom(exc, job):
+                job["retried_on_cpu"] = True
+                self.do_speak(job)
+                return
             self.send("failed", job_id, error_message(exc, "synthesis"))
             return
         if not took:
             self.send("cancelled", job_id)
+
+    def _move_to_cpu_after_oom(self, exc: BaseException, job: dict) -> bool:
+        """CUDA ran out of memory during a synthesis: the voice, its vocoder and polisher move to the CPU
+        (for this job, which runs again, and the next ones) and the window is told. -> whether they did."""
+        from engine.inference.cpu_fallback import OOM_NOTICE, is_cuda_oom
+        from engine.inference.polisher import load_polisher
+        from engine.inference.vocoder import load_vocoder
+
+        source = self.source
+        if job.get("source") not in (None, "", "text") or source is None or source.device.type != "cuda" \
+                or not is_cuda_oom(exc):
+            return False
+        import torch
+
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
+        try:
+            source = type(source)(source.bundle, device="cpu", seed=getattr(source, "seed", 0))
+            vocoder = load_vocoder(getattr(self, "vocoder_spec", "griffinlim"), source.audio, device=source.device)
+            polisher = load_polisher(source.name, device=source.device) if self.polisher is not None else None
+        except Exception as again:  # noqa: BLE001
+            log.warning("moving the voice to the CPU failed: %s", again)
+            return False
+        self.source, self.vocoder, self.polisher = source, vocoder, polisher
+        self.send("notice", OOM_NOTICE + "; the voice runs on the CPU from now on")
+        return True
 
 
 def _warm_up(source) -> None:

@@ -33,7 +33,7 @@ qt_compat.apply()  # before any widget exists: see qt_compat.py
 
 from engine.paths import RESOURCES  # noqa: E402
 from studio.about import AboutDialog, about_markdown  # noqa: E402
-from studio.audio_io import NO_DEVICE_MESSAGE, AudioInput, AudioOutput  # noqa: E402
+from studio.audio_io import DEVICE_LOST_MESSAGE, NO_DEVICE_MESSAGE, AudioInput, AudioOutput  # noqa: E402
 from studio.convert_controller import ConvertController  # noqa: E402
 from studio.menus import build_menus  # noqa: E402
 from studio.message_banner import MessageBanner  # noqa: E402
@@ -205,6 +205,7 @@ class MainWindow(QMainWindow):
         self.speaking.connect_engine(self.engine)
         self.style.connect_engine(self.engine)
         self.engine.engineLost.connect(self.voices.engine_lost)
+        self.engine.notice.connect(lambda msg: self.banner.show_message(msg, kind="info", topic="engine"))
         self.converting.connect_engine(self.engine)
 
     # ================================================================================ the API
@@ -352,7 +353,9 @@ class MainWindow(QMainWindow):
     def _audio_unavailable(self, message: str) -> None:
         self.speaking.stream_open = False
         self.statusBar().showMessage(message, 8000)
-        if not self._audio_told:  # once in the banner; then the status bar says it
+        if message == DEVICE_LOST_MESSAGE:  # news, not a standing condition: always in the banner
+            self.banner.show_message(message, kind="info", topic="audio")
+        elif not self._audio_told:  # once in the banner; then the status bar says it
             self._audio_told = True
             self.banner.show_message(message, kind="info", topic="audio")
 

@@ -140,6 +140,7 @@ class EngineWorker(QObject):
     jobCancelled = Signal(int)
     jobFailed = Signal(int, str)
     engineLost = Signal(str)
+    notice = Signal(str)  # something the engine did on its own that the user should know (one line)
 
     _EVENTS = {"voiceLoaded": "voiceLoaded", "voiceFailed": "voiceFailed", "vocoderReady": "vocoderReady",
                "vocoderFailed": "vocoderFailed", "polisherReady": "polisherReady",
@@ -148,7 +149,7 @@ class EngineWorker(QObject):
                "converterFailed": "converterFailed", "sourceLoaded": "sourceLoaded", "sourceFailed": "sourceFailed",
                "tokensMeasured": "tokensMeasured", "tokensFailed": "tokensFailed", "jobStarted": "jobStarted", "chunk": "chunk",
                "segmentDone": "segmentDone", "polished": "polished", "audio": "audioChunk", "take": "takeReady",
-               "cancelled": "jobCancelled", "failed": "jobFailed"}
+               "cancelled": "jobCancelled", "failed": "jobFailed", "notice": "notice"}
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)

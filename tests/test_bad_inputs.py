@@ -408,3 +408,92 @@ def test_riff_size_check_is_exact(tmp_path):
     assert sr == 16000 and len(wav) == 3200
     raw = path.read_bytes()
     assert struct.unpack("<I", raw[40:44])[0] == 6400
+
+
+def test_cuda_out_of_memory_during_synthesis_retries_on_the_cpu(tmp_path, capsys, monkeypatch):
+    """The first render runs out of CUDA memory: the take is made on the CPU, with a one-line notice."""
+    import torch
+
+    from engine.inference import cpu_fallback
+    from engine.inference.pipeline import Pipeline
+
+    real_render, calls = Pipeline.render, []
+
+    def render(self, request, cancel=None):
+        calls.append(self.source.device.type)
+        if len(calls) == 1:
+            raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+        return real_render(self, request, cancel=cancel)
+
+    monkeypatch.setattr(Pipeline, "render", render)
+    monkeypatch.setattr(cpu_fallback, "on_cuda", lambda pipeline: len(calls) == 1)  # as if the first were on CUDA
+    out = tmp_path / "out.wav"
+    code, _, err = run_cli(["say", "A short test.", "-o", out], capsys)
+    assert code == 0 and sf.info(str(out)).frames > 0, err
+    assert len(calls) == 2 and calls[1] == "cpu"
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 2 and "CUDA ran out of memory" in lines[0] and "Traceback" not in err
+
+
+def test_out_of_memory_on_the_cpu_is_not_retried():
+    import torch
+
+    from engine.inference.cpu_fallback import render_with_cpu_fallback
+
+    class Source:
+        device = torch.device("cpu")
+
+    class Failing:
+        source = Source()
+
+        def render(self, request, cancel=None):
+            raise torch.OutOfMemoryError("out of memory")
+
+    built = []
+    with pytest.raises(torch.OutOfMemoryError):
+        render_with_cpu_fallback(lambda device: (built.append(device) or Failing(), None), notice=built.append)
+    assert built == [None]
+
+
+def test_engine_process_moves_to_the_cpu_after_cuda_out_of_memory(monkeypatch):
+    """The studio's engine process: a synthesis that runs out of CUDA memory is made again on the CPU,
+    the window gets a notice and the take, not a failure."""
+    import torch
+
+    from engine.inference.pipeline import Pipeline
+    from engine.paths import BUNDLED_MODELS
+    from studio.engine_process import Engine
+
+    class Events:
+        def __init__(self):
+            self.sent = []
+
+        def send(self, msg):
+            self.sent.append(msg)
+
+    class Control:
+        def poll(self):
+            return False
+
+    events = Events()
+    engine = Engine(None, events, Control())
+    engine.do_load_voice(str(BUNDLED_MODELS / "default"), "cpu")
+    engine.do_load_vocoder("griffinlim")
+    assert engine.source is not None and engine.vocoder is not None, events.sent
+    engine.source.device = torch.device("cuda")  # as if the voice had loaded on a GPU
+    real_stream, calls = Pipeline.stream, []
+
+    def stream(self, request, cancel=None, **kw):
+        calls.append(self.source.device.type)
+        if len(calls) == 1:
+            raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 1.00 GiB")
+        yield from real_stream(self, request, cancel=cancel, **kw)
+
+    monkeypatch.setattr(Pipeline, "stream", stream)
+    events.sent.clear()
+    engine.do_speak({"id": 1, "text": "Hello there."})
+    kinds = [m[0] for m in events.sent]
+    assert calls == ["cuda", "cpu"] and "failed" not in kinds and "take" in kinds, kinds
+    notice = [m for m in events.sent if m[0] == "notice"]
+    assert len(notice) == 1 and "CUDA ran out of memory" in notice[0][1]
+    assert engine.source.device.type == "cpu"

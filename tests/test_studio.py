@@ -202,6 +202,61 @@ def test_play_without_audio_device_says_so(qtbot, window):
     assert not window.findChild(QComboBox, "outputDeviceSelector").isEnabled()
 
 
+class UnpluggedOutputStream:
+    """A sounddevice OutputStream whose device goes away after three blocks, samples still to play."""
+
+    opened = []
+
+    def __init__(self, samplerate, channels, dtype, device, callback, finished_callback):
+        self.samplerate, self.callback, self.finished_callback = samplerate, callback, finished_callback
+        UnpluggedOutputStream.opened.append(self)
+
+    def start(self):
+        import threading
+
+        def run():
+            out = np.zeros((1024, 1), dtype=np.float32)
+            for _ in range(3):
+                self.callback(out, 1024, None, None)
+                time.sleep(0.01)
+            self.finished_callback()  # PortAudio ends a stream whose device vanished
+
+        threading.Thread(target=run, daemon=True).start()
+
+    def abort(self):
+        pass
+
+    def close(self):
+        pass
+
+
+def test_output_device_unplugged_during_playback_says_so(qtbot, window, monkeypatch):
+    import sounddevice as sd
+
+    from studio.audio_io import DEVICE_LOST_MESSAGE
+
+    take = window.takes[-1] if window.takes else speak(qtbot, window)
+    monkeypatch.setattr(sd, "query_devices", lambda *a, **k: [
+        {"name": "Fake speaker", "max_input_channels": 0, "max_output_channels": 2, "default_samplerate": 16000}])
+    monkeypatch.setattr(sd, "OutputStream", UnpluggedOutputStream)
+    try:
+        with qtbot.waitSignal(window.audio.devicesChanged, timeout=10_000):
+            window.audio._probe.emit()
+        assert window.audio.available
+        with qtbot.waitSignal(window.audio.unavailable, timeout=10_000) as lost:
+            assert window.play()
+        assert lost.args == [DEVICE_LOST_MESSAGE]
+        assert UnpluggedOutputStream.opened and take.duration_s * 16000 > 3 * 1024
+        qtbot.waitUntil(lambda: not window.audio.playing, timeout=5000)
+        assert not window.banner.isHidden() and "went away" in window.banner.text.text()
+        assert window.speak_button.isEnabled()  # nothing blocks: the studio carries on
+    finally:
+        monkeypatch.undo()
+        with qtbot.waitSignal(window.audio.devicesChanged, timeout=10_000):
+            window.audio._probe.emit()  # back to this machine's real devices
+        window.banner.hide()
+
+
 def test_reference_clip_changes_the_style(qtbot, window, speech_wav):
     base = speak(qtbot, window, click=False).mel
     with qtbot.waitSignal(window.referenceChanged, timeout=TIMEOUT_MS):

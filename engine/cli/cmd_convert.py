@@ -27,19 +27,24 @@ def run(args) -> int:
     import torch
 
     from engine.audio.io import load_audio, save_audio
+    from engine.inference.cpu_fallback import render_with_cpu_fallback
     from engine.inference.pipeline import Pipeline
     from engine.inference.polisher import load_polisher
     from engine.inference.vocoder import load_vocoder
     from engine.models.vc.adapter import ConverterSource, ConvertRequest
 
     load_audio(args.source)  # a bad recording is reported as such before any model loads
-    torch.manual_seed(args.seed)
-    source = ConverterSource(args.model or "default-vc", device=args.device, seed=args.seed)
-    request = ConvertRequest(args.source)
-    source.prepare(request)  # silent or speechless input fails before decoding
-    vocoder = load_vocoder(args.vocoder, source.audio, device=source.device)
-    polisher = load_polisher(source.name, device=source.device) if args.polish else None
-    take = Pipeline(source, vocoder, polisher).render(request)  # reuses the segments prepared above
+
+    def build(device):
+        torch.manual_seed(args.seed)
+        source = ConverterSource(args.model or "default-vc", device=device or args.device, seed=args.seed)
+        request = ConvertRequest(args.source)
+        source.prepare(request)  # silent or speechless input fails before decoding
+        vocoder = load_vocoder(args.vocoder, source.audio, device=source.device)
+        polisher = load_polisher(source.name, device=source.device) if args.polish else None
+        return Pipeline(source, vocoder, polisher), request  # the request reuses the segments prepared
+
+    take = render_with_cpu_fallback(build, notice=lambda msg: print(f"prufrock: {msg}", file=sys.stderr))
     save_audio(args.output, take.wav, take.sample_rate)
     if args.alignment_png is not None:
         from engine.alignment import join_alignments, save_alignment_png

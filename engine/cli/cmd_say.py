@@ -58,22 +58,26 @@ def run(args) -> int:
 
     from engine.audio.io import save_audio
     from engine.alignment import join_alignments, save_alignment_png
+    from engine.inference.cpu_fallback import render_with_cpu_fallback
     from engine.inference.pipeline import Pipeline
     from engine.inference.synthesizer import SpeakRequest, Style, Synthesizer
     from engine.inference.polisher import load_polisher
     from engine.inference.vocoder import load_vocoder
 
-    torch.manual_seed(args.seed)
-    synth = Synthesizer(args.model, device=args.device, seed=args.seed)
-    vocoder = load_vocoder(args.vocoder, synth.audio, device=synth.device)
-    polisher = load_polisher(synth.name, device=synth.device) if args.polish else None
-    style = None
-    if args.style_ref is not None:
-        style = synth.reference_from_file(args.style_ref)
-    elif args.style_weights is not None:
-        style = Style(weights=parse_weights(args.style_weights), source="weights")
-    synth.segments(text)  # bad text fails before the warm-up
-    take = Pipeline(synth, vocoder, polisher).render(SpeakRequest(text, style=style, speaker=args.speaker))
+    def build(device):
+        torch.manual_seed(args.seed)
+        synth = Synthesizer(args.model, device=device or args.device, seed=args.seed)
+        vocoder = load_vocoder(args.vocoder, synth.audio, device=synth.device)
+        polisher = load_polisher(synth.name, device=synth.device) if args.polish else None
+        style = None
+        if args.style_ref is not None:
+            style = synth.reference_from_file(args.style_ref)
+        elif args.style_weights is not None:
+            style = Style(weights=parse_weights(args.style_weights), source="weights")
+        synth.segments(text)  # bad text fails before the warm-up
+        return Pipeline(synth, vocoder, polisher), SpeakRequest(text, style=style, speaker=args.speaker)
+
+    take = render_with_cpu_fallback(build, notice=lambda msg: print(f"prufrock: {msg}", file=sys.stderr))
     save_audio(args.output, take.wav, take.sample_rate)
     if args.alignment_png is not None:
         full = join_alignments([s.alignment for s in take.segments])  # sentences side by side
