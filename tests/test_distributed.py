@@ -107,6 +107,38 @@ def test_two_ranks_over_gloo_average_their_gradients(multispeaker_corpus, tmp_pa
     assert gap > 1e-5, "rank 0 trained as if alone: its gradients were not averaged with rank 1's"
 
 
+def test_a_training_run_killed_with_9_resumes_from_its_last_checkpoint(multispeaker_corpus, tmp_path):
+    """SIGKILL (no chance to checkpoint or log an end): --resume starts after the last complete
+    checkpoint and the run finishes."""
+    env = dict(os.environ, OMP_NUM_THREADS="1", PRUFROCK_CACHE_DIR=str(tmp_path / "cache"))
+    run = tmp_path / "run"
+    cfg = tmp_path / "cfg.json"
+    cfg.write_text(json.dumps({"loop": {"checkpoint_every": 2, "val_every": 1000, "log_every": 1}}))
+    cmd = [sys.executable, "-m", "engine", "train", "tacotron", "--data", str(multispeaker_corpus), "--preset",
+           "tiny", "--out", str(run), "--config", str(cfg), "--max-steps", "1000"]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    while time.time() < deadline and (latest_checkpoint(run) is None or checkpoint_step(latest_checkpoint(run)) < 4):
+        time.sleep(0.1)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    events = run / "events.jsonl"
+    killed = [json.loads(l) for l in events.read_text().splitlines() if l.strip()]
+    assert not any(e["type"] == "end" for e in killed)  # it never got to say goodbye
+    ckpt = latest_checkpoint(run)
+    assert ckpt is not None and checkpoint_step(ckpt) >= 4
+    resumed_from = checkpoint_step(ckpt)
+    resumed = subprocess.run([*cmd[:-1], str(resumed_from + 2), "--resume"], env=env, capture_output=True,
+                             text=True, timeout=300)
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    lines = [json.loads(l) for l in events.read_text().splitlines() if l.strip()]
+    resume = [e for e in lines if e["type"] == "resume"]
+    assert resume and resume[-1]["step"] == resumed_from
+    steps_after = [e["step"] for e in lines if e["type"] == "step" and e["time"] >= resume[-1]["time"]]
+    assert min(steps_after) == resumed_from + 1 and lines[-1]["type"] == "end"
+    assert lines[-1]["status"] == "finished" and lines[-1]["step"] == resumed_from + 2
+
+
 def test_sigterm_stops_gracefully_and_resume_continues(multispeaker_corpus, tmp_path):
     env = dict(os.environ, OMP_NUM_THREADS="1", PRUFROCK_CACHE_DIR=str(tmp_path / "cache"))
     run = tmp_path / "run"
