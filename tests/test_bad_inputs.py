@@ -497,3 +497,44 @@ def test_engine_process_moves_to_the_cpu_after_cuda_out_of_memory(monkeypatch):
     notice = [m for m in events.sent if m[0] == "notice"]
     assert len(notice) == 1 and "CUDA ran out of memory" in notice[0][1]
     assert engine.source.device.type == "cpu"
+
+
+def test_training_skips_and_counts_unreadable_files(multispeaker_corpus, tmp_path, capsys, monkeypatch):
+    """A corpus where some recordings are empty or not audio: they are skipped and counted, and the run
+    trains on the rest."""
+    data = Path(shutil.copytree(multispeaker_corpus, tmp_path / "data"))
+    wavs = sorted(data.rglob("*.wav"))
+    wavs[0].write_bytes(b"")
+    wavs[1].write_text("not audio at all\n")
+    monkeypatch.setenv("PRUFROCK_CACHE_DIR", str(tmp_path / "cache"))
+    cfg = tmp_path / "cfg.json"
+    cfg.write_text(json.dumps({"loop": {"val_every": 1000, "checkpoint_every": 1000}}))
+    code, _, err = run_cli(["train", "tacotron", "--data", data, "--out", tmp_path / "run", "--preset", "tiny",
+                            "--max-steps", "2", "--config", cfg], capsys)
+    assert code == 0, err
+    assert f"skipped 2 of {len(wavs)} recordings" in err and "Traceback" not in err
+    events = [json.loads(line) for line in (tmp_path / "run" / "events.jsonl").read_text().splitlines()]
+    assert events[-1]["type"] == "end" and events[-1]["step"] == 2
+
+
+def test_export_into_a_read_only_folder(tmp_path, capsys, monkeypatch):
+    """A folder the user may not write: one line, exit 2, nothing left behind. As root (CI) a chmod does
+    not stop a write, so there the refusal of the file system is simulated."""
+    import os
+
+    folder = tmp_path / "locked"
+    folder.mkdir()
+    out = folder / "out.wav"
+    if os.geteuid() == 0:
+        def denied(*a, **k):
+            raise PermissionError(13, "Permission denied")
+
+        monkeypatch.setattr(sf, "write", denied)
+    else:
+        folder.chmod(0o555)
+    try:
+        code, _, err = run_cli(["say", "Hello.", "-o", out], capsys)
+    finally:
+        folder.chmod(0o755)
+    assert code == 2 and "Permission denied" in err and len(err.strip().splitlines()) == 1, err
+    assert list(folder.iterdir()) == []

@@ -166,3 +166,33 @@ class FeatureCache:
                     if progress:
                         progress(done, total)
         return self.misses - before
+
+    def readable(self, utts: Iterable[Utterance], jobs: int = 1, waveforms: bool = False,
+                 log: Callable[[str], None] | None = None) -> list[Utterance]:
+        """Precompute like `precompute`, but drop the utterances whose recording cannot be read or holds no
+        sound (missing, empty, truncated, not audio, silent): they are counted in `self.skipped` and
+        named in one `log` line, and training goes on with the rest."""
+        utts = list(utts)
+
+        def one(utt: Utterance) -> str | None:
+            try:
+                if waveforms:
+                    self.waveform(utt)
+                if self.log_mel(utt).shape[-1] < 2:
+                    return "no sound after trimming"
+            except (BadInput, OSError, ValueError, RuntimeError, EOFError) as exc:
+                return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            return None
+
+        if jobs <= 1:
+            errors = [one(u) for u in utts]
+        else:
+            with ThreadPoolExecutor(max_workers=jobs) as pool:
+                errors = list(pool.map(one, utts))
+        self.skipped = [(u, e) for u, e in zip(utts, errors) if e is not None]
+        if self.skipped and log is not None:
+            u, e = self.skipped[0]
+            log(f"skipped {len(self.skipped)} of {len(utts)} recordings that cannot be read or hold no sound "
+                f"(first: {u.audio_path}: {e})")
+        return [u for u, e in zip(utts, errors) if e is None]
+

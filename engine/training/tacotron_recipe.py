@@ -153,7 +153,10 @@ class TacotronRecipe(Recipe):
 
         cache = FeatureCache(Path(cfg.feature_cache) if cfg.feature_cache else default_cache_dir(), model_cfg.audio)
         self.log(f"features: {len(utts)} utterances ({', '.join(speakers)})")
-        cache.precompute(utts, jobs=2)
+        utts = cache.readable(utts, jobs=2, log=self.log)
+        if not utts:
+            u, e = cache.skipped[0]
+            raise BadInput(f"no recording of {self.data_dir} can be read (first: {u.audio_path}: {e})")
         items_raw = []
         for u in utts:
             mel = cache.log_mel(u)

@@ -202,7 +202,7 @@ class PolisherRecipe(Recipe):
             raise BadInput(f"{self.data_dir} has too few utterances of {bundle.name}'s speakers "
                            f"({', '.join(speakers)}) to train a polisher on")
         cache = FeatureCache(Path(cfg.feature_cache) if cfg.feature_cache else _default_feature_cache(), audio)
-        cache.precompute(utts, jobs=1)
+        utts = cache.readable(utts, jobs=1, log=self.log)
         kept, gt = [], []
         for u in utts:
             m = cache.log_mel(u).float()

@@ -206,7 +206,7 @@ class VCRecipe(Recipe):
         wanted += [by_key[(cfg.target, i)] for i in eval_ids[: max(1, cfg.align_eval_count)]]
         cache = FeatureCache(Path(cfg.feature_cache) if cfg.feature_cache else default_cache_dir(), mcfg.audio)
         self.log(f"features: {len(wanted)} utterances ({cfg.target} <- {', '.join(sources)})")
-        cache.precompute(wanted, jobs=2)
+        wanted = cache.readable(wanted, jobs=2, log=self.log)
         self.mels: dict[tuple[str, str], torch.Tensor] = {}
         for u in wanted:
             mel = cache.log_mel(u)

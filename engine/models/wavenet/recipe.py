@@ -127,7 +127,7 @@ class WaveNetRecipe(Recipe):
         mcfg.speakers = speakers if len(speakers) > 1 else speakers[:1]
         cache = FeatureCache(Path(cfg.feature_cache) if cfg.feature_cache else default_cache_dir(), mcfg.audio)
         self.log(f"features: {len(utts)} utterances ({', '.join(speakers)})")
-        cache.precompute(utts, jobs=2, waveforms=True)
+        utts = cache.readable(utts, jobs=2, waveforms=True, log=self.log)
         spk_index = {s: i for i, s in enumerate(speakers)}
         items = []
         for u in utts:
