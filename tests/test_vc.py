@@ -253,3 +253,26 @@ def test_polisher_pairs_for_a_converter_partner(vc_corpus, tiny_bundle, tmp_path
     assert len(list((tmp_path / "run" / "partner_mels").rglob("*.npy"))) == len(pairs)
     with pytest.raises(BadInput, match="no polisher is installed"):
         load_polisher("tiny-vc")
+
+
+def test_default_converter_converts_and_polishes_with_its_own_polisher(rendered, tmp_path):
+    """The bundled default-vc converts a voice it never heard (espeak-ng) with a complete alignment, and
+    --polish finds the polisher made for it (default-vc-polisher), which changes the mel."""
+    from engine.inference.polisher import polishers_for
+    from engine.paths import BUNDLED_MODELS
+
+    if not (BUNDLED_MODELS / "default-vc" / "model.safetensors").exists():
+        pytest.skip("resources/models/default-vc is not installed")
+    assert [name for name, _ in polishers_for("default-vc")] == ["default-vc-polisher"]
+    outs = {}
+    for polish in (False, True):
+        out = tmp_path / f"out-{polish}.wav"
+        proc = subprocess.run([sys.executable, "-m", "engine", "convert", str(rendered["espeak_b"][4]), "-o", str(out),
+                               "--json"] + (["--polish"] if polish else []), capture_output=True, text=True,
+                              timeout=300)
+        assert proc.returncode == 0, proc.stderr
+        summary = json.loads(proc.stdout)
+        assert summary["polished"] is polish and summary["model"] == "default-vc"
+        assert all(s["alignment_complete"] for s in summary["segments"])
+        outs[polish], _ = sf.read(str(out))
+    assert len(outs[True]) == len(outs[False]) and not np.allclose(outs[True], outs[False])
