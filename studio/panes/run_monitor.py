@@ -78,7 +78,7 @@ class RunMonitor(QWidget):
         self.progress = QProgressBar(objectName="trainingProgress")
         self.progress.setRange(0, 1)
         self.progress.setValue(0)
-        self.progress.setFormat("step %v / %m")
+        self.progress.setFormat("no run")
         self.stats_label = QLabel("", objectName="trainingStats")
         self.stats_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.stats_label.setWordWrap(True)
@@ -160,6 +160,7 @@ class RunMonitor(QWidget):
             self.run_title.setText("<b>No run selected</b>")
             self.progress.setRange(0, 1)
             self.progress.setValue(0)
+            self.progress.setFormat("no run")
             self.stats_label.setText("Start a run, or select one in the list.")
             self.loss_plot.clear_series()
             self.alignment_view.clear_alignment()
@@ -172,6 +173,7 @@ class RunMonitor(QWidget):
             self.run_title.setToolTip(str(run.path))
             self.progress.setRange(0, max(1, run.max_steps or run.step or 1))
             self.progress.setValue(min(run.step, self.progress.maximum()))
+            self.progress.setFormat("step %v / %m")
             self.stats_label.setText(run_stats(run))
         if parts & {"loss", "val"}:
             series = {"total": (run.steps, run.loss)}
