@@ -199,18 +199,9 @@ class Engine:
 
     # ----- models --------------------------------------------------------------------------------
     def do_load_voice(self, spec: str, device: str) -> None:
-        from engine import kinds
-        from engine.bundle import load_bundle
-        from engine.errors import NotBuiltYet
-
         start = time.perf_counter()
         try:
-            bundle = load_bundle(spec)
-            kind = kinds.get(bundle.kind)
-            adapter = kind.adapter_class()
-            if adapter is None or kind.role not in ("acoustic", "converter"):
-                raise NotBuiltYet(f"{bundle.name} is a {bundle.kind} model, which cannot speak in this version")
-            source = adapter(bundle, device=device)
+            bundle, kind, source = _adapter_for(spec, device, ("acoustic", "converter"), "cannot speak in this version")
             _warm_up(source)
         except Exception as exc:  # noqa: BLE001 - every failure becomes a message
             self.send("voiceFailed", spec, error_message(exc, f"loading voice {Path(spec).name!r}"))
@@ -289,18 +280,9 @@ class Engine:
                                                    weights, f0, rate))
 
     def do_load_converter(self, spec: str, device: str) -> None:
-        from engine import kinds
-        from engine.bundle import load_bundle
-        from engine.errors import NotBuiltYet
-
         start = time.perf_counter()
         try:
-            bundle = load_bundle(spec)
-            kind = kinds.get(bundle.kind)
-            adapter = kind.adapter_class()
-            if adapter is None or kind.role != "converter":
-                raise NotBuiltYet(f"{bundle.name} is a {bundle.kind} model, which does not convert speech")
-            converter = adapter(bundle, device=device)
+            bundle, _, converter = _adapter_for(spec, device, ("converter",), "does not convert speech")
         except Exception as exc:  # noqa: BLE001
             self.send("converterFailed", spec, error_message(exc, f"loading converter {Path(spec).name!r}"))
             return
@@ -475,6 +457,21 @@ class Engine:
         self.source, self.vocoder, self.polisher = source, vocoder, polisher
         self.send("notice", OOM_NOTICE + "; the voice runs on the CPU from now on")
         return True
+
+
+def _adapter_for(spec: str, device: str, roles: tuple[str, ...], refusal: str):
+    """-> (bundle, kind, the kind's inference adapter on `device`) for a model whose role is one of `roles`;
+    NotBuiltYet ("NAME is a KIND model, which <refusal>") otherwise."""
+    from engine import kinds
+    from engine.bundle import load_bundle
+    from engine.errors import NotBuiltYet
+
+    bundle = load_bundle(spec)
+    kind = kinds.get(bundle.kind)
+    adapter = kind.adapter_class()
+    if adapter is None or kind.role not in roles:
+        raise NotBuiltYet(f"{bundle.name} is a {bundle.kind} model, which {refusal}")
+    return bundle, kind, adapter(bundle, device=device)
 
 
 def _warm_up(source) -> None:

@@ -146,3 +146,15 @@ def list_corpus(tmp_path_factory, rendered):
     lines[-1] = lines[-1].rsplit("|", 1)[0]  # no speaker column: "default"
     (root / "train.list").write_text("\n".join(lines) + "\n", encoding="utf-8")
     return root / "train.list"
+
+
+@pytest.fixture(scope="module")
+def user_data(tmp_path_factory, request):
+    """The user data folder (kept takes, runs, installed models) of one test module's studio windows:
+    $PRUFROCK_DATA_DIR points at ROOT/data, a temporary folder of that module."""
+    root = tmp_path_factory.mktemp(request.module.__name__.replace("test_", "") + "-user")
+    mp = pytest.MonkeyPatch()
+    mp.setenv("PRUFROCK_DATA_DIR", str(root / "data"))
+    yield root
+    mp.undo()
+

@@ -152,5 +152,6 @@ def test_eval_tts_polish_compares_with_and_without(tmp_path):
     overall = json.loads(proc.stdout)["overall"]
     assert overall["polisher"] == "default-polisher" and overall["sentences"] == 1
     for key in ("without", "with"):
-        assert overall[key]["gv_gap"] >= 0 and overall[key]["mcd_mel"] > 0
-    assert overall["with"]["gv_gap"] != overall["without"]["gv_gap"]  # polishing changed the mel
+        assert overall[key]["mcd_mel"] > 0
+    # the polisher brings the mel's variance closer to natural speech (0.127 -> 0.071 when written)
+    assert overall["with"]["gv_gap"] < overall["without"]["gv_gap"]

@@ -50,7 +50,7 @@ def test_prosody_draws_are_deterministic_and_in_range():
 
 def test_rate_variation_changes_duration(tmp_path):
     """Slow renderings are longer than fast ones of the same text."""
-    from engine.data.corpus_builder import Prompt, render_one
+    from engine.data.corpus_builder import Prompt, render_chunk
     from engine.audio import load_audio
 
     voice = parse_voice("espeak")
@@ -64,7 +64,7 @@ def test_rate_variation_changes_duration(tmp_path):
         original = cb.prosody_for
         cb.prosody_for = lambda *a, rate=rate: {"pitch": 0.0, "rate": rate}
         try:
-            render_one(voice, prompt, path, settings)
+            assert render_chunk(voice, [(prompt, path)], settings) == []
         finally:
             cb.prosody_for = original
         durations[rate] = len(load_audio(path)[0])

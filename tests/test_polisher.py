@@ -94,12 +94,10 @@ def test_recipe_caches_aligned_partner_mels_as_npy(recipe):
         assert p.source.shape == p.target.shape
     assert 1.0 < rec.cfg.model.input_scale < 10.0
     assert rec.cfg.model.partner == "tiny-voice"
-    # GV compensation measured on the partner's free-running output: one factor per band, in bounds (a
-    # partner trained 3 steps is nearly flat, so its factors sit at the bound)
-    from engine.models.polisher.gv_compensation import MAX_SCALE
-
+    # GV compensation measured on the partner's free-running output: one factor per band, expanding (a
+    # partner trained 3 steps is far smoother than speech)
     scale = rec.cfg.model.gv_scale
-    assert len(scale) == rec.audio.n_mels and all(1 / MAX_SCALE <= x <= MAX_SCALE for x in scale)
+    assert len(scale) == rec.audio.n_mels and all(x > 1.0 for x in scale)
     # inputs are about [-1, 1]
     tgt = torch.cat([p.target.flatten() for p in rec.train_pairs])
     assert float((tgt.abs() <= 1.0).float().mean()) > 0.99

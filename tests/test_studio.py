@@ -36,16 +36,6 @@ def _voice_dir():
     return MODEL or str(BUNDLED_MODELS / "default")
 
 
-@pytest.fixture(scope="module")
-def user_data(tmp_path_factory):
-    """The user data folder (kept takes, runs) points at a temporary folder."""
-    root = tmp_path_factory.mktemp("studio-user")
-    mp = pytest.MonkeyPatch()
-    mp.setenv("PRUFROCK_DATA_DIR", str(root / "data"))
-    yield root
-    mp.undo()
-
-
 def _open_window(settings):
     from studio import create_window
     from studio.bench import wait_until

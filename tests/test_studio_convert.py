@@ -28,15 +28,6 @@ TIMEOUT_MS = 180_000
 
 
 @pytest.fixture(scope="module")
-def user_data(tmp_path_factory):
-    root = tmp_path_factory.mktemp("studio-convert")
-    mp = pytest.MonkeyPatch()
-    mp.setenv("PRUFROCK_DATA_DIR", str(root / "data"))
-    yield root
-    mp.undo()
-
-
-@pytest.fixture(scope="module")
 def tiny_converter(user_data, rendered):
     """Train a tiny converter for 2 steps on a parallel corpus (tgt <- src) and install it as
     $PRUFROCK_DATA_DIR/models/tiny-vc with `prufrock models export`."""

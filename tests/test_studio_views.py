@@ -25,15 +25,6 @@ TEXT = "Please call Stella. Ask her to bring these things."
 
 
 @pytest.fixture(scope="module")
-def user_data(tmp_path_factory):
-    root = tmp_path_factory.mktemp("studio-views")
-    mp = pytest.MonkeyPatch()
-    mp.setenv("PRUFROCK_DATA_DIR", str(root / "data"))
-    yield root
-    mp.undo()
-
-
-@pytest.fixture(scope="module")
 def window(qapp, user_data):
     if not (BUNDLED_MODELS / "default" / "config.json").exists():
         pytest.skip("no bundled default voice")

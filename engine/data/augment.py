@@ -38,15 +38,17 @@ class AugmentSettings:
     """Peak level range in dB below full scale."""
 
 
-def _uniforms(seed: int, speaker: str, uid: str, n: int) -> list[float]:
-    digest = hashlib.sha256(f"augment:{seed}:{speaker}:{uid}".encode()).digest()
+def hashed_uniforms(key: str, n: int) -> list[float]:
+    """n (<= 8) numbers in [0, 1) drawn from the SHA-256 of `key`: the same key, the same numbers, on any
+    machine (the corpus builder's per-utterance variations)."""
+    digest = hashlib.sha256(key.encode()).digest()
     return [int.from_bytes(digest[4 * i:4 * i + 4], "little") / 2**32 for i in range(n)]
 
 
 def augment_for(seed: int, speaker: str, uid: str, settings: AugmentSettings | None = None) -> dict:
     """Deterministic recording conditions of one utterance (keys present only when applied)."""
     s = settings or AugmentSettings()
-    u = _uniforms(seed, speaker, uid, 8)
+    u = hashed_uniforms(f"augment:{seed}:{speaker}:{uid}", 8)
     out: dict = {}
     if u[0] < s.noise_prob:
         out["snr"] = round(s.snr_range[0] + (s.snr_range[1] - s.snr_range[0]) * u[1], 1)

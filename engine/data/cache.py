@@ -61,6 +61,7 @@ class FeatureCache:
         self.dir = self.root / audio_cfg.key()
         self.hits = 0
         self.misses = 0
+        self.skipped: list[tuple[Utterance, str]] = []  # (utterance, reason) the last readable() dropped
         self._lock = threading.Lock()
         self._write_config()
 
@@ -143,8 +144,6 @@ class FeatureCache:
         `progress(done, total)` is called after each utterance. Returns how many features were computed
         (not found in the cache).
         """
-        utts = list(utts)
-        total = len(utts)
         before = self.misses
 
         def one(utt: Utterance) -> None:
@@ -152,26 +151,14 @@ class FeatureCache:
                 self.waveform(utt)
             self.log_mel(utt)
 
-        done = 0
-        if jobs <= 1:
-            for utt in utts:
-                one(utt)
-                done += 1
-                if progress:
-                    progress(done, total)
-        else:
-            with ThreadPoolExecutor(max_workers=jobs) as pool:
-                for _ in pool.map(one, utts):
-                    done += 1
-                    if progress:
-                        progress(done, total)
+        self._each(one, list(utts), jobs, progress)
         return self.misses - before
 
     def readable(self, utts: Iterable[Utterance], jobs: int = 1, waveforms: bool = False,
                  log: Callable[[str], None] | None = None) -> list[Utterance]:
         """Precompute like `precompute`, but drop the utterances whose recording cannot be read or holds no
-        sound (missing, empty, truncated, not audio, silent): they are counted in `self.skipped` and
-        named in one `log` line, and training goes on with the rest."""
+        sound (missing, empty, truncated, not audio, silent): they are listed in `self.skipped` with the
+        reason and named in one `log` line, and training goes on with the rest."""
         utts = list(utts)
 
         def one(utt: Utterance) -> str | None:
@@ -184,11 +171,7 @@ class FeatureCache:
                 return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             return None
 
-        if jobs <= 1:
-            errors = [one(u) for u in utts]
-        else:
-            with ThreadPoolExecutor(max_workers=jobs) as pool:
-                errors = list(pool.map(one, utts))
+        errors = self._each(one, utts, jobs)
         self.skipped = [(u, e) for u, e in zip(utts, errors) if e is not None]
         if self.skipped and log is not None:
             u, e = self.skipped[0]
@@ -196,3 +179,21 @@ class FeatureCache:
                 f"(first: {u.audio_path}: {e})")
         return [u for u, e in zip(utts, errors) if e is None]
 
+    @staticmethod
+    def _each(fn, utts: list[Utterance], jobs: int, progress: Callable[[int, int], None] | None = None) -> list:
+        """fn over utts, in order (`jobs` > 1: that many threads); progress(done, total) after each."""
+        results = []
+        if jobs <= 1:
+            it = map(fn, utts)
+        else:
+            pool = ThreadPoolExecutor(max_workers=jobs)
+            it = pool.map(fn, utts)
+        try:
+            for r in it:
+                results.append(r)
+                if progress:
+                    progress(len(results), len(utts))
+        finally:
+            if jobs > 1:
+                pool.shutdown()
+        return results

@@ -15,7 +15,6 @@ are skipped, and each file is written atomically.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -34,6 +33,7 @@ from engine.audio.io import load_audio, save_audio
 from engine.data.prompts import Prompt, read_prompts
 from engine.data.voices import SystemVoice, default_voices, parse_voice
 from engine.errors import BadInput
+from engine.data.augment import hashed_uniforms
 from engine.fsutil import atomic_write_json, atomic_write_text
 from engine.paths import ARCTIC_PROMPTS
 
@@ -78,9 +78,7 @@ def prosody_for(settings: CorpusSettings, speaker: str, uid: str) -> dict:
     """Deterministic per-utterance pitch (semitones) and rate (tempo factor)."""
     if not settings.prosody:
         return {}
-    digest = hashlib.sha256(f"{settings.seed}:{speaker}:{uid}".encode()).digest()
-    u1 = int.from_bytes(digest[:4], "little") / 2**32
-    u2 = int.from_bytes(digest[4:8], "little") / 2**32
+    u1, u2 = hashed_uniforms(f"{settings.seed}:{speaker}:{uid}", 2)
     pitch = round((2 * u1 - 1) * settings.pitch_range, 2)
     lo, hi = settings.rate_range
     rate = round(lo + (hi - lo) * u2, 3)
@@ -107,14 +105,6 @@ def _apply_prosody(src: Path, dst: Path, style: dict) -> None:
     proc = subprocess.run(cmd, capture_output=True)
     if proc.returncode != 0:
         raise RuntimeError(f"sox failed: {proc.stderr.decode(errors='replace').strip()}")
-
-
-def render_one(voice: SystemVoice, prompt: Prompt, out_wav: Path, settings: CorpusSettings) -> dict:
-    """Render one prompt with one voice to `out_wav`; returns its style dict."""
-    with tempfile.TemporaryDirectory(prefix="prufrock-render-") as tmp:
-        raw = Path(tmp) / "raw.wav"
-        voice.render(prompt.text, raw)
-        return _finish(voice, prompt, raw, out_wav, settings)
 
 
 def render_chunk(voice: SystemVoice, items: list[tuple[Prompt, Path]], settings: CorpusSettings) -> list[str]:

@@ -43,15 +43,20 @@ class DecoderChunk:
 
 
 def stream_decoder(decoder: TacotronDecoder, cfg, memory: torch.Tensor, mask: torch.Tensor,
-                   memory_lengths: torch.Tensor, item_limits: torch.Tensor, denormalize, chunk_steps: int = 4,
-                   temperature: float = 1.0, use_window: bool = True, cancel=None, seeds: list[int] | None = None):
+                   memory_lengths: torch.Tensor, steps_per_input: float, denormalize, chunk_steps: int = 4,
+                   temperature: float = 1.0, use_window: bool = True, max_steps: int | None = None, cancel=None,
+                   seeds: list[int] | None = None):
     """Run a decoder free over encoded memory (B, T_in, D) and yield DecoderChunk objects: the one
     streaming loop of synthesis (symbols in) and conversion (source frames in).
 
-    `cfg` supplies stop_threshold, stop_requires_end, end_tolerance, end_hold_steps and attention_window;
-    `item_limits` (B,) is each item's step guard. With `seeds` (one per item), each item's prenet
-    dropout is drawn from its own generator, so an item decodes identically alone or in a batch.
+    `cfg` supplies stop_threshold, stop_requires_end, end_tolerance, end_hold_steps, attention_window and
+    max_decoder_steps; each item may take at most steps_per_input x its memory length + 10 steps (and
+    max_steps). With `seeds` (one per item), each item's prenet dropout is drawn from its own generator,
+    so an item decodes identically alone or in a batch.
     """
+    item_limits = (steps_per_input * memory_lengths.float() + 10).long().clamp(max=cfg.max_decoder_steps)
+    if max_steps is not None:
+        item_limits = item_limits.clamp(max=max_steps)
     limit = int(item_limits.max())
     window = tuple(cfg.attention_window) if (use_window and cfg.attention_window) else None
     device = memory.device
@@ -65,6 +70,16 @@ def stream_decoder(decoder: TacotronDecoder, cfg, memory: torch.Tensor, mask: to
                                                             temperature, masks, cancel):
         yield DecoderChunk(denormalize(mel), align, stop_prob, gate.finished.clone(), step,
                            gate.stopped_at.clone(), gate.stop_fired.clone())
+
+
+@torch.inference_mode()
+def apply_postnet(model: nn.Module, log_mel: torch.Tensor) -> torch.Tensor:
+    """A complete denormalised log-mel (B, n_mels, T) refined by `model`'s postnet (in its normalised
+    space); unchanged when it has none. Shared by the voice and the converter."""
+    if model.postnet is None:
+        return log_mel
+    mel = model.normalize(log_mel)
+    return model.denormalize(mel + model.postnet(mel))
 
 
 class Tacotron(nn.Module):
@@ -195,16 +210,9 @@ class Tacotron(nn.Module):
         """
         cfg = self.cfg
         memory, mask = self.encode(symbols, symbol_lengths, style, speaker_ids)
-        item_limits = (cfg.max_steps_per_symbol * symbol_lengths.float() + 10).long().clamp(max=cfg.max_decoder_steps)
-        if max_steps is not None:
-            item_limits = item_limits.clamp(max=max_steps)
-        yield from stream_decoder(self.decoder, cfg, memory, mask, symbol_lengths, item_limits, self.denormalize,
-                                  chunk_steps, temperature, use_window, cancel, seeds)
+        yield from stream_decoder(self.decoder, cfg, memory, mask, symbol_lengths, cfg.max_steps_per_symbol,
+                                  self.denormalize, chunk_steps, temperature, use_window, max_steps, cancel, seeds)
 
-    @torch.inference_mode()
     def postprocess(self, log_mel: torch.Tensor) -> torch.Tensor:
         """Apply the postnet to a complete denormalised log-mel (B, n_mels, T)."""
-        if self.postnet is None:
-            return log_mel
-        mel = self.normalize(log_mel)
-        return self.denormalize(mel + self.postnet(mel))
+        return apply_postnet(self, log_mel)

@@ -61,20 +61,15 @@ def measure_partner(partner: str, corpus: str | Path, speaker: str, prompts: int
     `prompts` training prompts (the held-out ones excluded) against `speaker`'s recordings of them in
     `corpus`. For a polisher bundle made before the recipe measured this itself."""
     from engine.audio.config import AudioConfig
-    from engine.audio.io import load_audio
-    from engine.audio.trim import trim_silence
     from engine.bundle import load_bundle
     from engine.data import read_corpus
-    from engine.data.cache import compute_log_mel
+    from engine.data.cache import compute_log_mel, compute_waveform
     from engine.data.prompts import held_out_ids
 
     bundle = load_bundle(partner)
     hold = held_out_ids()
     utts = [u for u in read_corpus(Path(corpus)) if u.speaker == speaker and u.id not in hold][:prompts]
-    generated = free_running_mels(bundle, utts)
     audio = AudioConfig.from_dict(bundle.config["audio"])
-    natural = []
-    for u in utts:
-        wav, _ = load_audio(u.audio_path, audio.sample_rate)
-        natural.append(compute_log_mel(np.ascontiguousarray(trim_silence(wav, audio), dtype=np.float32), audio))
+    natural = [compute_log_mel(compute_waveform(u.audio_path, audio), audio) for u in utts]  # trimmed, as training
+    generated = free_running_mels(bundle, utts)
     return measure_gv_scale(generated, natural)

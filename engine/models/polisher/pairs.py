@@ -2,7 +2,7 @@
 
 The partner runs once over its own corpus with teacher forcing (its forward pass on the ground-truth
 frames): an acoustic model (tacotron) reads each utterance's text, a converter (vc) reads a source
-voice's recording of the same prompt (`source_mel(utt)`, chosen by the recipe); its mels are cached as .npy files (never pickles) under a folder named by a digest of the
+voice's recording of the same prompt (`sources`, chosen by the recipe); its mels are cached as .npy files (never pickles) under a folder named by a digest of the
 partner's config and weights, so a retrained partner never reuses stale mels.
 """
 
@@ -38,17 +38,18 @@ class PartnerMels:
     """Teacher-forced mels of one partner model, cached as ROOT/<digest>/<speaker>/<id>.npy."""
 
     def __init__(self, bundle: Bundle, model: torch.nn.Module, root: Path, log: Callable[[str], None] = print,
-                 source_mel: Callable[[Utterance], torch.Tensor | None] | None = None):
-        """`source_mel(utt)`: for a converter partner, the (n_mels, T_src) log-mel of a source voice saying
-        what the target utterance `utt` says (None: no source recording, the utterance is not usable)."""
+                 sources=None):
+        """`sources`, for a converter partner: `sources.utterance(utt)` is the recording of a source voice
+        saying what the target utterance `utt` says (None: there is none, the utterance is not usable) and
+        `sources.mel(utt)` its (n_mels, T_src) log-mel (engine.models.polisher.recipe.SourceRecordings)."""
         if bundle.kind not in ("tacotron", "vc"):
             raise BadInput(f"polisher training needs an acoustic model or a converter as partner (teacher "
                            f"forcing); {bundle.name} is a {bundle.kind} model")
-        if bundle.kind == "vc" and source_mel is None:
+        if bundle.kind == "vc" and sources is None:
             raise BadInput("a converter partner needs the source recordings of its target's prompts")
         self.bundle, self.model, self.log = bundle, model, log
         self.dir = Path(root) / partner_digest(bundle)
-        self.source_mel = source_mel
+        self.sources = sources
         if bundle.kind == "tacotron":
             from engine.text import SymbolSet
 
@@ -60,7 +61,7 @@ class PartnerMels:
     def usable(self, utt: Utterance) -> bool:
         """Whether the partner can teacher-force this utterance (its text encodes / a source exists)."""
         if self.symbols is None:
-            return self.source_mel(utt) is not None
+            return self.sources.utterance(utt) is not None
         try:
             self.symbols.encode(utt.text)
             return True
@@ -111,7 +112,7 @@ class PartnerMels:
             mels[i, :, m.shape[-1]:] = norm[:, -1:]
         mel_lens = torch.tensor([m.shape[-1] for m in gt])
         if self.symbols is None:  # a converter: the source recordings of the same prompts
-            srcs = [self.source_mel(u).float() for u in utts]
+            srcs = [self.sources.mel(u) for u in utts]
             src_lens = torch.tensor([s.shape[-1] for s in srcs])
             src = torch.zeros(B, gt[0].shape[0], int(src_lens.max()))
             for i, x in enumerate(srcs):

@@ -131,15 +131,18 @@ class SourceRecordings:
     the converter's source voices saying the same prompt, picked by the prompt id, so every source voice
     is used and the choice is stable)."""
 
-    def __init__(self, source_speakers: list[str], corpus: list, cache: FeatureCache) -> None:
+    def __init__(self, source_speakers: list[str], corpus: list, targets: list, cache: FeatureCache,
+                 log=None) -> None:
+        """Only the prompts of `targets` are looked at; source recordings that cannot be read are skipped
+        (and counted) like unreadable targets."""
         self.cache = cache
+        wanted = {u.id for u in targets}
+        candidates = [u for u in corpus if u.speaker in source_speakers and u.id in wanted]
         self.by_id: dict[str, list] = {}
-        for u in corpus:
-            if u.speaker in source_speakers:
-                self.by_id.setdefault(u.id, []).append(u)
+        for u in cache.readable(candidates, jobs=1, log=log):
+            self.by_id.setdefault(u.id, []).append(u)
         for group in self.by_id.values():
             group.sort(key=lambda u: u.speaker)
-        cache.precompute([u for group in self.by_id.values() for u in group], jobs=1)
 
     def utterance(self, utt):
         """The source recording of `utt`'s prompt, or None."""
@@ -195,7 +198,7 @@ class PolisherRecipe(Recipe):
         utts = corpus
         if any(u.speaker in speakers for u in utts):  # a single-speaker corpus of another name is taken whole
             utts = [u for u in utts if u.speaker in speakers]
-        utts.sort(key=lambda u: (u.speaker, u.id))
+        utts = sorted(utts, key=lambda u: (u.speaker, u.id))
         if cfg.limit:
             utts = utts[: cfg.limit]
         if len(utts) < 2:
@@ -210,8 +213,8 @@ class PolisherRecipe(Recipe):
                 kept.append(u)
                 gt.append(m)
         pair_root = Path(cfg.pair_cache) if cfg.pair_cache else (self.run_dir or Path(".")) / "partner_mels"
-        sources = SourceRecordings(partner.cfg.sources, corpus, cache) if is_converter else None
-        partner_mels = PartnerMels(bundle, partner, pair_root, self.log, source_mel=sources.mel if sources else None)
+        sources = SourceRecordings(partner.cfg.sources, corpus, kept, cache, self.log) if is_converter else None
+        partner_mels = PartnerMels(bundle, partner, pair_root, self.log, sources=sources)
         usable = [(u, m) for u, m in zip(kept, gt) if partner_mels.usable(u)]
         if not usable:
             raise BadInput(f"{bundle.name} can teacher-force none of the utterances of {self.data_dir}")
@@ -243,7 +246,7 @@ class PolisherRecipe(Recipe):
         if not self.train_pairs:
             raise BadInput(f"no utterance has {cfg.crop_frames} frames of speech: lower crop_frames")
         if cfg.gv_prompts > 0:
-            chosen = [i for i in order[n_val:]][: cfg.gv_prompts]
+            chosen = order[n_val: n_val + cfg.gv_prompts]
             scale = self._measure_gv_scale(bundle, [kept[i] for i in chosen], [gt[i] for i in chosen], sources)
             cfg.model.gv_scale = [round(float(x), 4) for x in scale]
             self.log(f"GV compensation from {len(chosen)} free-running prompts: band factors "

@@ -12,7 +12,7 @@ from torch import nn
 
 from engine.layers.masks import sequence_mask
 from engine.layers.postnet import CBHGPostnet, ConvPostnet
-from engine.models.tacotron import stream_decoder
+from engine.models.tacotron import apply_postnet, stream_decoder
 from engine.models.tacotron_decoder import TacotronDecoder
 from engine.models.vc.config import VCConfig
 from engine.models.vc.encoder import SpeechEncoder
@@ -94,19 +94,12 @@ class Converter(nn.Module):
         normalised source mels; the same stop gate and window as synthesis."""
         cfg = self.cfg
         memory, mask, enc_lengths, _ = self.encode(src, src_lengths, with_ctc=False)
-        item_limits = (cfg.max_steps_per_input * enc_lengths.float() + 10).long().clamp(max=cfg.max_decoder_steps)
-        if max_steps is not None:
-            item_limits = item_limits.clamp(max=max_steps)
-        yield from stream_decoder(self.decoder, cfg, memory, mask, enc_lengths, item_limits, self.denormalize,
-                                  chunk_steps, temperature, use_window, cancel, seeds)
+        yield from stream_decoder(self.decoder, cfg, memory, mask, enc_lengths, cfg.max_steps_per_input,
+                                  self.denormalize, chunk_steps, temperature, use_window, max_steps, cancel, seeds)
 
-    @torch.inference_mode()
     def postprocess(self, log_mel: torch.Tensor) -> torch.Tensor:
         """Apply the postnet to a complete denormalised log-mel (B, n_mels, T)."""
-        if self.postnet is None:
-            return log_mel
-        mel = self.normalize(log_mel)
-        return self.denormalize(mel + self.postnet(mel))
+        return apply_postnet(self, log_mel)
 
     # ----- starting from the default voice -----------------------------------------------------
     def load_decoder_from(self, tacotron) -> list[str]:
