@@ -207,7 +207,6 @@ class Engine:
             self.send("voiceFailed", spec, error_message(exc, f"loading voice {Path(spec).name!r}"))
             return
         self.source, self.vocoder, self.polisher, self.references = source, None, None, {}
-        self.voice_spec = spec
         self.idle = None
         self.send("voiceLoaded", VoiceInfo(
             name=source.name, path=spec, kind=bundle.kind, role=kind.role, device=source.device.type,
@@ -449,7 +448,7 @@ class Engine:
             torch.cuda.empty_cache()
         try:
             source = type(source)(source.bundle, device="cpu", seed=getattr(source, "seed", 0))
-            vocoder = load_vocoder(getattr(self, "vocoder_spec", "griffinlim"), source.audio, device=source.device)
+            vocoder = load_vocoder(self.vocoder_spec or "griffinlim", source.audio, device=source.device)
             polisher = load_polisher(source.name, device=source.device) if self.polisher is not None else None
         except Exception as again:  # noqa: BLE001
             log.warning("moving the voice to the CPU failed: %s", again)

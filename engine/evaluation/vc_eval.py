@@ -43,6 +43,14 @@ def held_out_items(corpus: Path, speakers: list[str], target: str, limit: int | 
     return out
 
 
+def voice_centroid(encoder, corpus: Path, speaker: str, sample_rate: int, count: int = 10):
+    """The speaker encoder's centroid of `count` of `speaker`'s training recordings (held-out prompts
+    excluded): what "the target voice" means for speaker similarity."""
+    hold = held_out_ids()
+    utts = [u for u in read_corpus(corpus) if u.speaker == speaker and u.id not in hold][:count]
+    return encoder.centroid([load_audio(u.audio_path, sample_rate) for u in utts])
+
+
 def evaluate_vc(converter, vocoder, corpus: Path, limit: int | None = 10, asr: bool = False,
                 speaker_sim: bool = False, seen: list[str] | None = None, unseen: list[str] | None = None,
                 progress=None) -> dict:
@@ -64,8 +72,7 @@ def evaluate_vc(converter, vocoder, corpus: Path, limit: int | None = 10, asr: b
         from engine.evaluation.speaker_sim import SpeakerEncoder
 
         encoder = SpeakerEncoder()
-        utts = [u for u in read_corpus(corpus) if u.speaker == target and u.id not in held_out_ids()][:10]
-        target_centroid = encoder.centroid([load_audio(u.audio_path, sr) for u in utts])
+        target_centroid = voice_centroid(encoder, corpus, target, sr)
     pipe = Pipeline(converter, vocoder)
     report = {"model": converter.name, "target": target, "corpus": str(corpus), "cepstrum": cepstrum_method(),
               "vocoder": vocoder.name, "goals": GOALS}
@@ -165,9 +172,7 @@ def evaluate_recording(converter, vocoder, path: Path, text: str | None = None, 
         from engine.evaluation.speaker_sim import SpeakerEncoder
 
         enc = SpeakerEncoder()
-        utts = [u for u in read_corpus(corpus) if u.speaker == converter.cfg.target
-                and u.id not in held_out_ids()][:10]
-        centroid = enc.centroid([load_audio(u.audio_path, sr) for u in utts])
+        centroid = voice_centroid(enc, corpus, converter.cfg.target, sr)
         conv = enc.embed(take.wav, take.sample_rate)
         out["sim_target"] = round(enc.similarity(conv, centroid), 4)
         out["sim_source"] = round(enc.similarity(conv, enc.embed(src, sr)), 4)

@@ -26,6 +26,7 @@ from engine.data.prompts import HELD_OUT_DEFAULT, held_out_ids
 from engine.errors import BadInput
 from engine.layers.ctc_head import ctc_loss, phoneme_classes, phoneme_targets
 from engine.layers.masks import sequence_mask
+from engine.layers.pyramidal_lstm import reduced_length
 from engine.models.config_base import config_from_dict
 from engine.models.vc.config import DECODER_FIELDS, VCConfig
 from engine.models.vc.model import Converter
@@ -421,9 +422,7 @@ class VCRecipe(Recipe):
             mel = torch.cat([c.mel for c in chunks], dim=-1)
             align = torch.cat([c.alignment for c in chunks], dim=1)
             last = chunks[-1]
-            enc_lens = (src_lens.clone())
-            for _ in range(model.cfg.pyramid_layers):
-                enc_lens = (enc_lens + 1) // 2
+            enc_lens = reduced_length(src_lens, model.cfg.pyramid_layers)
             for j in range(len(group)):
                 n = int(last.stopped_at[j]) or align.shape[1]
                 m = model.postprocess(mel[j : j + 1, :, : n * model.cfg.r])[0]
