@@ -124,6 +124,27 @@ def test_recipe_pairs_and_one_step_lowers_the_loss(vc_corpus, tmp_path):
     assert loss_now() < before
 
 
+def test_vtlp_warps_only_training_sources_reproducibly(vc_corpus, tmp_path):
+    recipe = tiny_recipe(vc_corpus, tmp_path)
+    assert recipe.warps(3, 4) is None  # off by default
+    recipe.cfg.vtlp_range, recipe.cfg.vtlp_prob = 0.1, 1.0
+    warps = recipe.warps(3, 4)
+    assert warps == recipe.warps(3, 4) and warps != recipe.warps(4, 4)
+    assert all(0.9 <= a <= 1.1 and a != 1.0 for a in warps)
+    model = recipe.build(torch.device("cpu"))
+    pairs = recipe.train_pairs[:4]
+    plain, lens, tgt, _, _ = recipe.collate(model, pairs)
+    warped, lens_w, tgt_w, _, _ = recipe.collate(model, pairs, warps=warps)
+    assert torch.equal(lens, lens_w) and torch.equal(tgt, tgt_w)  # targets are never warped
+    assert warped.shape == plain.shape and not torch.allclose(warped, plain)
+
+
+def test_eval_vc_without_a_corpus_says_what_it_needs(tiny_bundle):
+    proc = subprocess.run([sys.executable, "-m", "engine", "eval", "vc", "--model", str(tiny_bundle)],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and "--data CORPUS" in proc.stderr and "Traceback" not in proc.stderr
+
+
 def test_unseen_voices_and_held_out_prompts_stay_out_of_training(vc_corpus, tmp_path):
     recipe = tiny_recipe(vc_corpus, tmp_path, held_out=0)
     assert len(recipe.train_pairs) + len(recipe.val_pairs) == len(SENTENCES)

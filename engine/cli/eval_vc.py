@@ -18,8 +18,10 @@ def add_parser(esub) -> None:
                         "how often the result is closer to the target voice than to its source (Resemblyzer). "
                         "--recording converts one real recording instead.")
     v.add_argument("--model", default="default-vc", help="converter model NAME or DIR")
-    v.add_argument("--data", type=Path, default=Path("/work/data/vc"),
-                   help="parallel corpus (prufrock corpus build layout) holding the target and source voices")
+    v.add_argument("--data", type=Path, default=None,
+                   help="parallel corpus (prufrock corpus build layout) holding the target and source voices "
+                   "(needed but with --recording, where the target's system voice renders the reference for "
+                   "--speaker-sim when it is left out)")
     v.add_argument("--seen", default=None, help="comma-separated seen voices (default: the model's sources)")
     v.add_argument("--unseen", default=None, help="comma-separated unseen voices (default: the model's unseen list)")
     v.add_argument("--limit", type=int_in(1, 10**6, "an utterance count"), default=None,
@@ -44,9 +46,12 @@ def _names(spec):
     return [s for s in spec.split(",") if s] if spec is not None else None
 
 
-def _check_corpus(path: Path) -> None:
+def _check_corpus(path: Path | None) -> None:
     from engine.errors import BadInput
 
+    if path is None:
+        raise BadInput("--data CORPUS is needed: a parallel corpus with the target and source voices "
+                       "(build one with 'prufrock corpus build'), or --recording FILE for one recording")
     if not path.exists():
         raise BadInput(f"corpus not found: {path} (build one with 'prufrock corpus build')")
 
@@ -86,8 +91,10 @@ def run_vc(args) -> int:
     if args.polish and args.recording is None:
         return run_polish(args, converter, vocoder)
     if args.recording is not None:
+        if args.data is not None:
+            _check_corpus(args.data)
         report = evaluate_recording(converter, vocoder, args.recording, args.text, asr=args.asr,
-                                    speaker_sim=args.speaker_sim, corpus=args.data if args.data.exists() else None)
+                                    speaker_sim=args.speaker_sim, corpus=args.data)
     else:
         _check_corpus(args.data)
         report = evaluate_vc(converter, vocoder, args.data, limit=args.limit, asr=args.asr,

@@ -43,10 +43,17 @@ def held_out_items(corpus: Path, speakers: list[str], target: str, limit: int | 
     return out
 
 
-def voice_centroid(encoder, corpus: Path, speaker: str, sample_rate: int, count: int = 10):
+def voice_centroid(encoder, corpus: Path | None, speaker: str, sample_rate: int, count: int = 10):
     """The speaker encoder's centroid of `count` of `speaker`'s training recordings (held-out prompts
-    excluded): what "the target voice" means for speaker similarity."""
+    excluded): what "the target voice" means for speaker similarity. Without a corpus (None), the
+    speaker's system voice (e.g. festival slt) renders the first `count` training prompts instead."""
     hold = held_out_ids()
+    if corpus is None:
+        from engine.data.prompts import ARCTIC_PROMPTS, read_prompts
+        from engine.evaluation.tts_eval import render_teacher
+
+        prompts = [p for p in read_prompts(ARCTIC_PROMPTS) if p.id not in hold][:count]
+        return encoder.centroid([(render_teacher(speaker, p.text, sample_rate), sample_rate) for p in prompts])
     utts = [u for u in read_corpus(corpus) if u.speaker == speaker and u.id not in hold][:count]
     return encoder.centroid([load_audio(u.audio_path, sample_rate) for u in utts])
 
@@ -168,7 +175,7 @@ def evaluate_recording(converter, vocoder, path: Path, text: str | None = None, 
         if text:
             out["wer"] = round(wer([text], [out["asr"]]), 4)
             out["source_wer"] = round(wer([text], [out["source_asr"]]), 4)
-    if speaker_sim and corpus is not None:
+    if speaker_sim:
         from engine.evaluation.speaker_sim import SpeakerEncoder
 
         enc = SpeakerEncoder()
