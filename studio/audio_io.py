@@ -36,6 +36,33 @@ RECORD_LIMIT_S = 60.0
 """Longest recording; the recorder stops by itself at this length."""
 
 
+def _first_line(exc: BaseException) -> str:
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+
+
+def open_started_stream(sd, make, rate: int, device, kind: str):
+    """make(rate) -> an unstarted PortAudio stream. Opened at `rate`, else at the device's own default
+    rate (for `kind` "input" or "output"), then started; a stream that opens but does not start is closed
+    again. -> (stream, rate); raises RuntimeError with the cause's first line."""
+    try:
+        stream = make(rate)
+    except Exception:  # noqa: BLE001 - retry at the device's own rate
+        try:
+            rate = int(sd.query_devices(device, kind)["default_samplerate"])
+            stream = make(rate)
+        except Exception as exc:  # noqa: BLE001
+            raise RuntimeError(_first_line(exc)) from exc
+    try:
+        stream.start()
+    except Exception as exc:  # noqa: BLE001 - e.g. a device that vanished between open and start
+        try:
+            stream.close()
+        except Exception:  # noqa: BLE001
+            pass
+        raise RuntimeError(_first_line(exc)) from exc
+    return stream, rate
+
+
 class PlaybackBuffer:
     """Samples waiting to be played. Written by the audio thread, read by PortAudio's callback."""
 
@@ -95,36 +122,35 @@ class AudioWorker(QObject):
         self.resample_to: int | None = None
         self._stopping = False  # we are closing the stream (its end is not a device loss)
 
-    @Slot()
-    def probe(self) -> None:
+    def _devices(self, channels: str) -> tuple[list, str | None]:
+        """-> ([(index, name)] of the devices with `channels` ("max_output_channels" or
+        "max_input_channels"), None) or ([], why PortAudio cannot be used)."""
         try:
             import sounddevice as sd
         except (OSError, ImportError) as exc:
-            self.devicesListed.emit([], f"Audio playback is off: PortAudio is not available ({exc}).")
-            return
+            return [], f"PortAudio is not available ({exc})"
         self.sd = sd
         try:
-            devices = [(i, d["name"]) for i, d in enumerate(sd.query_devices()) if d["max_output_channels"] > 0]
+            return [(i, d["name"]) for i, d in enumerate(sd.query_devices()) if d[channels] > 0], None
         except Exception as exc:  # noqa: BLE001
             log.warning("querying audio devices failed: %s", exc)
-            devices = []
+            return [], None
+
+    @Slot()
+    def probe(self) -> None:
+        devices, why = self._devices("max_output_channels")
+        if why:
+            self.devicesListed.emit([], f"Audio playback is off: {why}.")
+            return
         self.devicesListed.emit(devices, "" if devices else NO_DEVICE_MESSAGE)
 
     @Slot()
     def probeInputs(self) -> None:  # noqa: N802
         """List the input devices (for the recorder); emits inputsListed."""
-        try:
-            import sounddevice as sd
-        except (OSError, ImportError) as exc:
-            self.inputsListed.emit([], f"Recording is off: PortAudio is not available ({exc}). "
-                                       "Drop or open a recording to convert instead.")
+        devices, why = self._devices("max_input_channels")
+        if why:
+            self.inputsListed.emit([], f"Recording is off: {why}. Drop or open a recording to convert instead.")
             return
-        self.sd = sd
-        try:
-            devices = [(i, d["name"]) for i, d in enumerate(sd.query_devices()) if d["max_input_channels"] > 0]
-        except Exception as exc:  # noqa: BLE001
-            log.warning("querying audio input devices failed: %s", exc)
-            devices = []
         self.inputsListed.emit(devices, "" if devices else NO_INPUT_MESSAGE)
 
     @Slot(object)
@@ -139,30 +165,16 @@ class AudioWorker(QObject):
             self.failed.emit(NO_DEVICE_MESSAGE)
             return
         self.buffer, self.resample_to = buffer, None
-        rate = buffer.sample_rate
         try:
-            self.stream = self._open(rate)
-        except Exception:  # noqa: BLE001 - retry at the device's own rate
-            try:
-                info = sd.query_devices(self.device, "output")
-                rate = int(info["default_samplerate"])
-                self.stream = self._open(rate)
-                self.resample_to = rate
-            except Exception as exc:  # noqa: BLE001
-                self.stream = None
-                msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-                self.failed.emit(f"Playback failed: {msg}. "
-                                 "Choose another output device; takes can still be exported.")
-                return
+            self.stream, rate = open_started_stream(sd, self._open, buffer.sample_rate, self.device, "output")
+        except RuntimeError as exc:
+            self.stream = None
+            self.failed.emit(f"Playback failed: {exc}. Choose another output device; takes can still be exported.")
+            return
+        if rate != buffer.sample_rate:
+            self.resample_to = rate
         self.stream_rate = rate
         self._stopping = False
-        try:
-            self.stream.start()
-        except Exception as exc:  # noqa: BLE001 - a device that vanished between open and start
-            self.stream = None
-            msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            self.failed.emit(f"Playback failed: {msg}. Choose another output device; takes can still be exported.")
-            return
         self.playingChanged.emit(True)
 
     def _open(self, rate: int):
@@ -353,26 +365,15 @@ class RecordWorker(QObject):
             return
         with self._lock:
             self.blocks, self.frames, self.level = [], 0, 0.0
-        rate = sample_rate
+        def make(rate):
+            self.limit, self.rate = int(limit_s * rate), rate
+            return sd.InputStream(samplerate=rate, channels=1, dtype="float32", device=device,
+                                  callback=self._callback)
+
         try:
-            stream = sd.InputStream(samplerate=rate, channels=1, dtype="float32", device=device,
-                                    callback=self._callback)
-        except Exception:  # noqa: BLE001 - retry at the device's own rate
-            try:
-                rate = int(sd.query_devices(device, "input")["default_samplerate"])
-                stream = sd.InputStream(samplerate=rate, channels=1, dtype="float32", device=device,
-                                        callback=self._callback)
-            except Exception as exc:  # noqa: BLE001
-                msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-                self.failed.emit(f"Recording failed: {msg}. Drop or open a recording instead.")
-                return
-        self.limit = int(limit_s * rate)
-        self.rate = rate
-        try:
-            stream.start()
-        except Exception as exc:  # noqa: BLE001
-            msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            self.failed.emit(f"Recording failed: {msg}. Drop or open a recording instead.")
+            stream, rate = open_started_stream(sd, make, sample_rate, device, "input")
+        except RuntimeError as exc:
+            self.failed.emit(f"Recording failed: {exc}. Drop or open a recording instead.")
             return
         self.stream = stream
         self.started.emit(rate)

@@ -179,3 +179,48 @@ def test_trim_silence_keeps_margin(speech):
     # silence and empty input come back unchanged
     assert trim_silence(np.zeros(1000, np.float32), CFG).shape == (1000,)
     assert trim_silence(np.zeros(0, np.float32), CFG).shape == (0,)
+
+
+class _Stream:
+    """A PortAudio stream stand-in that records what was done to it."""
+
+    def __init__(self, rate, fail_start=False):
+        self.rate, self.fail_start, self.started, self.closed = rate, fail_start, False, False
+
+    def start(self):
+        if self.fail_start:
+            raise OSError("Device unavailable [PaErrorCode -9985]\nmore detail")
+        self.started = True
+
+    def close(self):
+        self.closed = True
+
+
+class _SD:
+    def query_devices(self, device, kind):
+        assert kind in ("input", "output")
+        return {"default_samplerate": 48000}
+
+
+def test_open_started_stream_falls_back_to_the_device_rate_and_closes_what_does_not_start():
+    from studio.audio_io import open_started_stream
+
+    made = []
+
+    def make(rate, fail_start=False):
+        if rate != 48000:
+            raise ValueError("Invalid sample rate")
+        made.append(_Stream(rate, fail_start))
+        return made[-1]
+
+    stream, rate = open_started_stream(_SD(), make, 16000, None, "input")
+    assert rate == 48000 and stream.started and not stream.closed
+    with pytest.raises(RuntimeError, match=r"^Device unavailable \[PaErrorCode -9985\]$"):
+        open_started_stream(_SD(), lambda r: make(r, fail_start=True), 16000, None, "output")
+    assert made[-1].closed  # opened, failed to start, closed again
+
+    def never(rate):
+        raise ValueError("no such device")
+
+    with pytest.raises(RuntimeError, match="no such device"):
+        open_started_stream(_SD(), never, 16000, 3, "output")
