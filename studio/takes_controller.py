@@ -9,6 +9,7 @@ the store's limit (the oldest go, from the list and the disk)."""
 from __future__ import annotations
 
 import logging
+from collections import OrderedDict
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QTimer
@@ -22,6 +23,9 @@ log = logging.getLogger("prufrock.studio")
 FILTERS = {"wav": "WAV audio (*.wav)", "flac": "FLAC audio (*.flac)"}
 KEEP_IN_MEMORY = 8
 """The latest takes whose audio, mels and alignments stay in memory."""
+RECENTLY_READ = 2
+"""Older takes read back from disk that stay in memory too (selecting a take, then playing or
+exporting it, reads its arrays once)."""
 
 
 class TakesController(QObject):
@@ -30,6 +34,7 @@ class TakesController(QObject):
         self.w = window
         self.store = store if store is not None else TakeStore()
         self.takes: list = []
+        self._read_back: OrderedDict[str, object] = OrderedDict()  # folder -> Take, the latest RECENTLY_READ
         pane = window.speak_tab.takes_pane
         self.pane, self.list = pane, pane.list
         self.list.currentRowChanged.connect(self._selected)
@@ -64,11 +69,24 @@ class TakesController(QObject):
         """Take `index` with its arrays (read back from disk for an older one); None, with a message,
         when its files are gone."""
         try:
-            return full(self.takes[index])
+            return self._full(self.takes[index])
         except (OSError, ValueError, KeyError) as exc:
             self.w.show_error(f"take {index + 1 if index >= 0 else len(self.takes)} cannot be read back: {exc}",
                               topic="takes")
             return None
+
+    def _full(self, take):
+        """The Take with its arrays: a StoredTake read back from disk, or from the last few read back."""
+        folder = getattr(take, "folder", None)
+        if folder in self._read_back:
+            self._read_back.move_to_end(folder)
+            return self._read_back[folder]
+        loaded = full(take)
+        if loaded is not take:
+            self._read_back[folder] = loaded
+            while len(self._read_back) > RECENTLY_READ:
+                self._read_back.popitem(last=False)
+        return loaded
 
     def selected_index(self) -> int:
         row = self.list.currentRow()
@@ -89,6 +107,7 @@ class TakesController(QObject):
         if self.w.job is not None or not 0 <= row < len(self.takes):
             return
         take = self.takes.pop(row)
+        self._read_back.pop(getattr(take, "folder", None), None)
         self.store.delete(take)
         self.pane.remove(row)
         self.w.statusBar().showMessage(f"Deleted take #{row + 1}", 4000)
@@ -105,6 +124,7 @@ class TakesController(QObject):
         for take in self.takes:
             self.store.delete(take)
         self.takes.clear()
+        self._read_back.clear()
         self.pane.clear_all()
         self.w.take_vm.clear()
         self.w.update_actions()
@@ -138,7 +158,7 @@ class TakesController(QObject):
         except (IndexError, TypeError):
             raise BadInput(f"there is no take {index}: there are {len(self.takes)} takes") from None
         try:
-            take = full(self.takes[index])
+            take = self._full(self.takes[index])
         except (OSError, ValueError, KeyError) as exc:
             raise BadInput(f"take {index} cannot be read back from {self.store.root}: {exc}") from None
         path = Path(path).expanduser()

@@ -466,7 +466,7 @@ def test_layout_holds_at_800x600(qtbot, window):
         window.resize(1320, 840)
 
 
-def test_takes_survive_a_restart_and_can_be_deleted(qtbot, window, user_data):
+def test_takes_survive_a_restart_and_can_be_deleted(qtbot, window, user_data, monkeypatch, tmp_path):
     take = speak(qtbot, window, text="Bring the books.", click=False)
     assert take.folder and os.path.isdir(take.folder)
     from studio.take_store import TakeStore
@@ -492,6 +492,19 @@ def test_takes_survive_a_restart_and_can_be_deleted(qtbot, window, user_data):
         assert other.text_input.toPlainText() == take.text
         other.take_vm.flush()
         assert len(other.waveform.wav) == len(take.wav)
+        # An older take (arrays on disk) is read back once for a select, a play and an export.
+        from studio.take_store import StoredTake, stored
+
+        other.takes_ctl.takes[-1] = stored(other.takes_ctl.takes[-1])
+        assert isinstance(other.takes[-1], StoredTake)
+        reads = []
+        real_load = TakeStore.load
+        monkeypatch.setattr(TakeStore, "load", lambda self, folder: reads.append(folder) or real_load(self, folder))
+        other.takes_list.setCurrentRow(-1)
+        other.takes_list.setCurrentRow(n - 1)
+        other.takes_ctl.play(n - 1)
+        assert other.export_take(tmp_path / "again.wav", index=n - 1).exists()
+        assert reads == [take.folder]
         # Deleting removes it from the list and from the disk.
         other.takes_pane.deleteRequested.emit(n - 1)
         assert len(other.takes) == n - 1 and other.takes_list.count() == n - 1
