@@ -154,6 +154,31 @@ class ChunkBatcher:
         self.last = time.perf_counter()
 
 
+
+MAX_SOURCE_S = 600.0
+"""Longest recording the Convert tab takes (its samples and mel travel to the window and are drawn);
+longer ones are converted by `prufrock convert`, which has no limit."""
+
+
+def _known_duration(path: str) -> float:
+    """The recording's length from its header (0 when the header does not tell), before decoding it."""
+    try:
+        import soundfile as sf
+
+        return float(sf.info(path).duration)
+    except Exception:  # noqa: BLE001 - not a soundfile format: the decoded length is checked instead
+        return 0.0
+
+
+def _check_source_length(path: str, seconds: float) -> None:
+    from engine.errors import BadInput
+
+    if seconds > MAX_SOURCE_S:
+        raise BadInput(f"{Path(path).name} is {seconds / 60:.1f} min long; the Convert tab takes recordings up "
+                       f"to {MAX_SOURCE_S / 60:.0f} min: cut it, or convert it whole with "
+                       f"'prufrock convert {Path(path).name} -o OUT.wav'")
+
+
 class Engine:
     def __init__(self, commands, events, control) -> None:
         self.commands, self.events, self.control = commands, events, control
@@ -303,7 +328,9 @@ class Engine:
 
         try:
             audio = self.converter.audio if self.converter is not None else AudioConfig()
+            _check_source_length(path, _known_duration(path))
             wav, _ = load_audio(path, audio.sample_rate)
+            _check_source_length(path, len(wav) / audio.sample_rate)
             if not has_sound(wav):
                 raise BadInput(f"{Path(path).name} is silent (its peak is below -60 dBFS): "
                                "record or choose a recording with speech")

@@ -152,6 +152,13 @@ def test_load_source_errors_are_messages(qtbot, window, tmp_path):
     with qtbot.waitSignal(window.errorShown, timeout=TIMEOUT_MS) as shown:
         window.load_source(silent)
     assert "silent" in shown.args[0]
+    from studio.engine_process import MAX_SOURCE_S
+
+    long = tmp_path / "audiobook.wav"  # a header that says 10 min + 1 s (8 kHz, 16-bit: 9.6 MB of zeros)
+    sf.write(str(long), np.zeros(int((MAX_SOURCE_S + 1) * 8000), dtype=np.int16), 8000, subtype="PCM_16")
+    with qtbot.waitSignal(window.errorShown, timeout=TIMEOUT_MS) as shown:
+        window.load_source(long)
+    assert "audiobook.wav is 10.0 min long" in shown.args[0] and "prufrock convert" in shown.args[0]
 
 
 class FakeInputStream:
