@@ -103,6 +103,40 @@ def test_recipe_caches_aligned_partner_mels_as_npy(recipe):
     assert float((tgt.abs() <= 1.0).float().mean()) > 0.99
 
 
+def test_dtw_warp_recovers_a_time_stretched_ground_truth(speech_wav):
+    from engine.audio.config import AudioConfig
+    from engine.data.cache import compute_log_mel, compute_waveform
+    from engine.models.polisher.free_running import dtw_warp
+
+    audio = AudioConfig()
+    gt = np.asarray(compute_log_mel(compute_waveform(speech_wav, audio), audio), dtype=np.float32)
+    frames = np.minimum((np.arange(int(gt.shape[1] * 1.4)) / 1.4).astype(int), gt.shape[1] - 1)
+    decoded = gt[:, frames] + 0.05 * np.random.default_rng(0).standard_normal((gt.shape[0], len(frames)))
+    warped = dtw_warp(gt, decoded.astype(np.float32))
+    assert warped.shape == decoded.shape
+    err = np.abs(warped - gt[:, frames]).mean()
+    assert err < 0.1 * np.abs(gt - gt.mean()).mean()  # the stretched ground truth, recovered
+    shifted = np.abs(gt[:, np.roll(frames, 10)] - gt[:, frames]).mean()
+    assert err < 0.25 * shifted
+
+
+def test_free_running_pairs_are_compensated_and_warped(tiny_partner, multispeaker_corpus, tmp_path):
+    partner, cache = tiny_partner
+    cfg = preset("tiny")
+    cfg.partner, cfg.held_out, cfg.feature_cache, cfg.pair_input = str(partner), 0, str(cache), "free_running"
+    cfg.limit = 6
+    rec = PolisherRecipe(cfg, multispeaker_corpus, run_dir=tmp_path, log=lambda m: None)
+    files = list((tmp_path / "partner_mels").rglob("free-seed*/**/*.npy"))
+    assert len(files) == len(rec.train_pairs) + len(rec.val_pairs) == 6
+    assert all(f.parent.parent.name.startswith("free-") for f in (tmp_path / "partner_mels").rglob("*.npy"))
+    for p in rec.train_pairs + rec.val_pairs:
+        assert p.source.shape == p.target.shape
+    assert len(rec.cfg.model.gv_scale) == rec.audio.n_mels
+    with pytest.raises(BadInput, match="pair_input"):
+        cfg.pair_input = "neither"
+        PolisherRecipe(cfg, multispeaker_corpus, run_dir=tmp_path, log=lambda m: None)
+
+
 def test_one_step_of_each_network_lowers_its_loss(recipe):
     rec, _ = recipe
     torch.manual_seed(0)

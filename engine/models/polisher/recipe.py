@@ -88,6 +88,11 @@ class PolisherTrainConfig(TrainConfigBase):
     gv_prompts: int = 100
     """Training prompts the partner decodes free-running to measure the GV compensation stored in the
     bundle (engine.models.polisher.gv_compensation); 0 = no compensation."""
+    pair_input: str = "teacher_forced"
+    """What the U-Net learns from: "teacher_forced" (the partner's forward pass on the ground truth,
+    frame-aligned) or "free_running" (the partner decoding every training prompt as at inference, GV
+    compensated as the bundle applies it, with the ground truth DTW-warped onto its frames:
+    engine.models.polisher.free_running)."""
     limit: int = 0
     """Use only the first N utterances (0 = all); for smoke runs."""
 
@@ -220,7 +225,27 @@ class PolisherRecipe(Recipe):
             raise BadInput(f"{bundle.name} can teacher-force none of the utterances of {self.data_dir}")
         kept, gt = [u for u, _ in usable], [m for _, m in usable]
         torch.manual_seed(cfg.loop.seed)
-        pred = partner_mels.get(kept, gt, cfg.teacher_batch)
+        rng = np.random.default_rng(cfg.loop.seed)
+        order = rng.permutation(len(kept))
+        n_val = min(cfg.val_count, max(1, len(kept) // 10))
+        free_scale = None
+        if cfg.pair_input == "free_running":
+            from engine.models.polisher.free_running import FreeRunningMels, dtw_warp
+            from engine.models.polisher.gv_compensation import apply_gv_scale, measure_gv_scale
+
+            free = FreeRunningMels(bundle, pair_root, cfg.loop.seed, sources.path if sources else None, self.log)
+            decoded = free.get(kept)
+            if cfg.gv_prompts > 0:
+                chosen = order[n_val: n_val + cfg.gv_prompts]
+                free_scale = measure_gv_scale([decoded[i] for i in chosen], [gt[i].numpy() for i in chosen])
+                scale_t = torch.from_numpy(free_scale)
+                decoded = [apply_gv_scale(torch.from_numpy(d)[None], scale_t)[0].numpy() for d in decoded]
+            gt = [torch.from_numpy(dtw_warp(m.numpy(), d)) for m, d in zip(gt, decoded)]
+            pred = decoded
+        elif cfg.pair_input == "teacher_forced":
+            pred = partner_mels.get(kept, gt, cfg.teacher_batch)
+        else:
+            raise BadInput(f"pair_input {cfg.pair_input!r}: use teacher_forced or free_running")
         self.partner_name = bundle.name
         self.audio: AudioConfig = audio
         self.mel_mean, self.mel_std = partner.mel_mean.clone(), partner.mel_std.clone()
@@ -238,16 +263,14 @@ class PolisherRecipe(Recipe):
             src = (torch.from_numpy(p) - self.mel_mean[:, None]) / self.mel_std[:, None] / s
             starts = crop_starts(speech_frames(m.numpy(), cfg.silence_db), cfg.crop_frames, cfg.min_speech_fraction)
             pairs.append(Pair(u.id, u.text, src.float(), (n / s).float(), starts))
-        rng = np.random.default_rng(cfg.loop.seed)
-        order = rng.permutation(len(pairs))
-        n_val = min(cfg.val_count, max(1, len(pairs) // 10))
         self.val_pairs = [pairs[i] for i in order[:n_val]]
         self.train_pairs = [pairs[i] for i in order[n_val:] if len(pairs[i].starts)]
         if not self.train_pairs:
             raise BadInput(f"no utterance has {cfg.crop_frames} frames of speech: lower crop_frames")
         if cfg.gv_prompts > 0:
             chosen = order[n_val: n_val + cfg.gv_prompts]
-            scale = self._measure_gv_scale(bundle, [kept[i] for i in chosen], [gt[i] for i in chosen], sources)
+            scale = free_scale if free_scale is not None else \
+                self._measure_gv_scale(bundle, [kept[i] for i in chosen], [gt[i] for i in chosen], sources)
             cfg.model.gv_scale = [round(float(x), 4) for x in scale]
             self.log(f"GV compensation from {len(chosen)} free-running prompts: band factors "
                      f"{float(scale.min()):.3f}..{float(scale.max()):.3f} (mean {float(scale.mean()):.3f})")
