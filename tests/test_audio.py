@@ -224,3 +224,20 @@ def test_open_started_stream_falls_back_to_the_device_rate_and_closes_what_does_
 
     with pytest.raises(RuntimeError, match="no such device"):
         open_started_stream(_SD(), never, 16000, 3, "output")
+
+
+def test_mono_at_rate_averages_channels_checks_and_resamples():
+    from engine.audio.io import mono_at_rate
+    from engine.errors import BadInput
+
+    t = np.arange(4410) / 44100
+    left, right = np.sin(2 * np.pi * 440 * t), 0.5 * np.sin(2 * np.pi * 440 * t)
+    wav, sr = mono_at_rate(np.stack([left, right], axis=1), 44100, 16000)
+    assert sr == 16000 and wav.dtype == np.float32 and abs(len(wav) - 1600) <= 1
+    assert abs(np.abs(wav).max() - 0.75) < 0.02  # the mean of the two channels
+    same, sr = mono_at_rate(left, 44100)
+    assert sr == 44100 and np.allclose(same, left, atol=1e-6)
+    bad = left.copy()
+    bad[10] = np.nan
+    with pytest.raises(BadInput, match="the microphone holds invalid samples"):
+        mono_at_rate(bad, 44100, what="the microphone")

@@ -44,11 +44,20 @@ def load_audio(path: str | os.PathLike, sample_rate: int | None = None,
         ) from None
     if data.shape[0] == 0:
         raise BadInput(f"audio file has no samples: {path} (it may be truncated; re-export it)")
-    wav = data.mean(axis=1).astype(np.float32)
+    return mono_at_rate(data, sr, sample_rate, what=f"audio file {path}")
+
+
+def mono_at_rate(samples: np.ndarray, sr: int, sample_rate: int | None = None,
+                 what: str = "the recording") -> tuple[np.ndarray, int]:
+    """Samples (T,) or (T, channels) -> (mono float32 (T,), rate): channels averaged, checked for NaN/inf
+    (BadInput naming `what`), resampled to `sample_rate` when given. What `load_audio` does after
+    decoding, for samples that come from elsewhere (a recorder, an API caller)."""
+    data = np.asarray(samples, dtype=np.float32)
+    wav = data.mean(axis=1).astype(np.float32) if data.ndim == 2 else data.reshape(-1)
     if not np.all(np.isfinite(wav)):
-        raise BadInput(f"audio file holds invalid samples (NaN/inf): {path}")
+        raise BadInput(f"{what} holds invalid samples (NaN/inf)")
     if sample_rate is not None and sr != sample_rate:
-        wav = resample(wav, sr, sample_rate)
+        wav = resample(wav, int(sr), sample_rate)
         sr = sample_rate
     return wav, int(sr)
 

@@ -23,7 +23,7 @@ import torch
 
 from engine.alignment import alignment_complete
 from engine.audio.features import log_mel_spectrogram
-from engine.audio.io import load_audio
+from engine.audio.io import load_audio, mono_at_rate
 from engine.audio.trim import has_sound, trim_silence
 from engine.bundle import Bundle, load_bundle
 from engine.errors import BadInput
@@ -133,14 +133,9 @@ class ConverterSource:
             if not request.sample_rate:
                 raise BadInput("a recording given as samples needs its sample rate")
             wav = np.asarray(request.wav, dtype=np.float32)
-            if wav.ndim == 2:
-                wav = wav.mean(axis=1 if wav.shape[1] < wav.shape[0] else 0)
-            if not np.all(np.isfinite(wav)):
-                raise BadInput("the recording holds invalid samples (NaN/inf)")
-            if request.sample_rate != sr:
-                from engine.audio.io import resample
-
-                wav = resample(wav, int(request.sample_rate), sr)
+            if wav.ndim == 2 and wav.shape[0] < wav.shape[1]:  # (channels, T), as some callers give it
+                wav = wav.T
+            wav, _ = mono_at_rate(wav, int(request.sample_rate), sr)
         elif request.path is not None:
             wav, _ = load_audio(request.path, sr)
         else:
