@@ -33,12 +33,12 @@ def run(args) -> int:
     from engine.inference.vocoder import load_vocoder
     from engine.models.vc.adapter import ConverterSource, ConvertRequest
 
-    load_audio(args.source)  # a bad recording is reported as such before any model loads
+    wav, rate = load_audio(args.source)  # decoded once; a bad recording is reported before any model loads
 
     def build(device):
         torch.manual_seed(args.seed)
         source = ConverterSource(args.model or "default-vc", device=device or args.device, seed=args.seed)
-        request = ConvertRequest(args.source)
+        request = ConvertRequest(wav=wav, sample_rate=rate, source=str(args.source))
         source.prepare(request)  # silent or speechless input fails before decoding
         vocoder = load_vocoder(args.vocoder, source.audio, device=source.device)
         polisher = load_polisher(source.name, device=source.device) if args.polish else None

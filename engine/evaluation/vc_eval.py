@@ -94,7 +94,7 @@ def evaluate_vc(converter, vocoder, corpus: Path, limit: int | None = 10, asr: b
         for it in items:
             src_wav, _ = load_audio(it["source"], sr)
             tgt_wav, _ = load_audio(it["target"], sr)
-            take = pipe.render(ConvertRequest(it["source"], text=""))
+            take = pipe.render(ConvertRequest(wav=src_wav, sample_rate=sr, source=str(it["source"])))
             row = {"speaker": it["speaker"], "id": it["id"], "segments": len(take.segments),
                    "alignment_complete": all(s.alignment_complete for s in take.segments),
                    "stop_reached": all(s.stop_reached for s in take.segments),
@@ -162,7 +162,7 @@ def evaluate_recording(converter, vocoder, path: Path, text: str | None = None, 
 
     sr = converter.audio.sample_rate
     src, _ = load_audio(path, sr)
-    take = Pipeline(converter, vocoder).render(ConvertRequest(path))
+    take = Pipeline(converter, vocoder).render(ConvertRequest(wav=src, sample_rate=sr, source=str(path)))
     out = {"path": str(path), "segments": len(take.segments),
            "alignment_complete": all(s.alignment_complete for s in take.segments),
            "stop_reached": all(s.stop_reached for s in take.segments), "rtf": round(take.rtf, 4)}
