@@ -297,14 +297,13 @@ class ConvertController(QObject):
         return w.speaking.start(job, self)
 
     def take_added(self, take) -> None:
-        """A conversion's take is listed: keep it as this tab's latest, shown in its views."""
+        """A conversion's take is listed (job_ended, called just before, closed the live views): keep it
+        as this tab's latest."""
         self.last_take = take
-        self.vm.end_live()
-        self.tab.converted_view.follow(False)
-        self.tab.alignment.follow(False)
         self.update()
 
     def job_ended(self) -> None:
+        """The conversion job ended (take, Stop or failure): the live views stop following."""
         self.vm.end_live()
         self.tab.converted_view.follow(False)
         self.tab.alignment.follow(False)
