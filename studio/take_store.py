@@ -45,9 +45,7 @@ class StoredTake:
         self.duration_s = float(meta["duration_s"])
         self.folder = folder
 
-    @property
-    def rtf(self) -> float:
-        return (self.synthesis_s + self.polish_s + self.vocoder_s) / max(self.duration_s, 1e-9)
+    rtf = Take.rtf  # the same formula over the same fields (duration_s is stored here)
 
     def load(self) -> Take:
         return TakeStore(Path(self.folder).parent).load(self.folder)
