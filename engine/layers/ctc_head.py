@@ -18,11 +18,16 @@ from engine.text.symbols import PHONEME_PREFIX
 BLANK = "<blank>"
 
 
+def _class_name(symbol: str) -> str:
+    """A symbol's CTC class: a phoneme without its prefix and stress digit (@AH0 -> AH), else itself."""
+    return symbol[len(PHONEME_PREFIX):].rstrip("012") if symbol.startswith(PHONEME_PREFIX) else symbol
+
+
 def phoneme_classes(symbols: SymbolSet) -> list[str]:
     """[BLANK, phonemes without stress (AA, AE, ...), letters] of a symbol set, in id order."""
     out = [BLANK]
     for s in symbols.symbols:
-        name = s[len(PHONEME_PREFIX):].rstrip("012") if s.startswith(PHONEME_PREFIX) else s
+        name = _class_name(s)
         if (s.startswith(PHONEME_PREFIX) or (len(s) == 1 and s.isalpha())) and name not in out:
             out.append(name)
     return out
@@ -30,14 +35,9 @@ def phoneme_classes(symbols: SymbolSet) -> list[str]:
 
 def phoneme_targets(symbols: SymbolSet, classes: list[str], text: str) -> list[int]:
     """Class ids of a sentence's phonemes (and spelled letters), blank-free."""
-    index = {c: i for i, c in enumerate(classes)}
-    out = []
-    for i in symbols.encode(text):
-        s = symbols.symbols[i]
-        name = s[len(PHONEME_PREFIX):].rstrip("012") if s.startswith(PHONEME_PREFIX) else s
-        if name in index and name != BLANK:
-            out.append(index[name])
-    return out
+    index = {c: i for i, c in enumerate(classes) if c != BLANK}
+    names = (_class_name(symbols.symbols[i]) for i in symbols.encode(text))
+    return [index[n] for n in names if n in index]
 
 
 class CTCHead(nn.Module):
