@@ -154,25 +154,22 @@ class ChunkBatcher:
         self.last = time.perf_counter()
 
 
-
 MAX_SOURCE_S = 600.0
 """Longest recording the Convert tab takes (its samples and mel travel to the window and are drawn);
 longer ones are converted by `prufrock convert`, which has no limit."""
 
 
-def _known_duration(path: str) -> float:
-    """The recording's length from its header (0 when the header does not tell), before decoding it."""
-    try:
-        import soundfile as sf
+def _check_source_length(path: str) -> None:
+    """BadInput when the recording's header says it is longer than MAX_SOURCE_S (checked before decoding;
+    a file whose header soundfile cannot read is left to load_audio, which reports why)."""
+    import soundfile as sf
 
-        return float(sf.info(path).duration)
-    except Exception:  # noqa: BLE001 - not a soundfile format: the decoded length is checked instead
-        return 0.0
-
-
-def _check_source_length(path: str, seconds: float) -> None:
     from engine.errors import BadInput
 
+    try:
+        seconds = float(sf.info(path).duration)
+    except Exception:  # noqa: BLE001
+        return
     if seconds > MAX_SOURCE_S:
         raise BadInput(f"{Path(path).name} is {seconds / 60:.1f} min long; the Convert tab takes recordings up "
                        f"to {MAX_SOURCE_S / 60:.0f} min: cut it, or convert it whole with "
@@ -328,9 +325,8 @@ class Engine:
 
         try:
             audio = self.converter.audio if self.converter is not None else AudioConfig()
-            _check_source_length(path, _known_duration(path))
+            _check_source_length(path)
             wav, _ = load_audio(path, audio.sample_rate)
-            _check_source_length(path, len(wav) / audio.sample_rate)
             if not has_sound(wav):
                 raise BadInput(f"{Path(path).name} is silent (its peak is below -60 dBFS): "
                                "record or choose a recording with speech")

@@ -28,7 +28,12 @@ def warp_frequencies(freqs: np.ndarray, alpha: float, fmax: float, boundary: flo
     return np.where(freqs <= f_b, alpha * freqs, upper)
 
 
-@lru_cache(maxsize=256)
+ALPHA_STEP = 1e-3
+"""Warp factors are rounded to this grid, so the band tables of a training run come from a small cache
+(0.88..1.12 is 241 of them)."""
+
+
+@lru_cache(maxsize=512)
 def _band_sources(n_mels: int, fmin: float, fmax: float, alpha: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """-> (lower band index, upper band index, weight of the upper) per output band, for a warp by alpha."""
     import librosa
@@ -49,7 +54,7 @@ def vtlp_log_mel(log_mel: torch.Tensor, cfg: AudioConfig, alpha: float) -> torch
     if abs(alpha - 1.0) < 1e-6:
         return log_mel
     n_mels = log_mel.shape[-2]
-    lower, upper, w = _band_sources(n_mels, float(cfg.fmin), float(cfg.fmax or cfg.sample_rate / 2), round(float(alpha), 4))
+    lower, upper, w = _band_sources(n_mels, float(cfg.fmin), float(cfg.fmax or cfg.sample_rate / 2), round(round(float(alpha) / ALPHA_STEP) * ALPHA_STEP, 6))
     dev = log_mel.device
     lo = log_mel.index_select(-2, torch.as_tensor(lower, device=dev))
     hi = log_mel.index_select(-2, torch.as_tensor(upper, device=dev))

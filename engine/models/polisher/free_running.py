@@ -51,9 +51,9 @@ class FreeRunningMels:
     def path(self, utt) -> Path:
         return self.dir / _safe(utt.speaker) / f"{_safe(utt.id)}.npy"
 
-    def get(self, utts: list, chunk: int = 50) -> list[np.ndarray]:
+    def get(self, utts: list, log_every: int = 50) -> list[np.ndarray]:
         """Denormalised (n_mels, T_i) log-mels, one per utterance (decoded once, then read back)."""
-        from engine.models.polisher.gv_compensation import free_running_mels
+        from engine.models.polisher.gv_compensation import iter_free_running_mels
 
         out: list[np.ndarray | None] = [None] * len(utts)
         todo = []
@@ -62,14 +62,14 @@ class FreeRunningMels:
                 out[i] = np.load(self.path(u), allow_pickle=False)
             except (OSError, ValueError, EOFError):
                 todo.append(i)
-        if todo:
-            self.log(f"partner {self.bundle.name}: decoding {len(todo)} utterances free-running "
-                     f"({len(utts) - len(todo)} cached in {self.dir})")
-        for b in range(0, len(todo), chunk):
-            idx = todo[b: b + chunk]
-            mels = free_running_mels(self.bundle, [utts[i] for i in idx], self.source_path, seed=self.seed)
-            for i, m in zip(idx, mels):
-                atomic_save_npy(self.path(utts[i]), m.astype(np.float32))
-                out[i] = m
-            self.log(f"  free-running {min(b + chunk, len(todo))}/{len(todo)}")
+        if not todo:
+            return out  # type: ignore[return-value]
+        self.log(f"partner {self.bundle.name}: decoding {len(todo)} utterances free-running "
+                 f"({len(utts) - len(todo)} cached in {self.dir})")
+        decoded = iter_free_running_mels(self.bundle, [utts[i] for i in todo], self.source_path, seed=self.seed)
+        for n, (i, m) in enumerate(zip(todo, decoded), 1):
+            atomic_save_npy(self.path(utts[i]), m.astype(np.float32))
+            out[i] = m
+            if n % log_every == 0 or n == len(todo):
+                self.log(f"  free-running {n}/{len(todo)}")
         return out  # type: ignore[return-value]

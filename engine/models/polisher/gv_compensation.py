@@ -36,11 +36,10 @@ def apply_gv_scale(log_mel: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
     return mean + scale[None, :, None] * (log_mel - mean)
 
 
-def free_running_mels(bundle, utts: list, source_path=None, seed: int = 0) -> list[np.ndarray]:
-    """The partner decoding each utterance as at inference (default style, seeded): an acoustic model
-    reads its text, a converter the recording `source_path(utt)` of a source voice saying it.
-    -> denormalised (n_mels, T_i) log-mels after the postnet."""
-    out = []
+def iter_free_running_mels(bundle, utts: list, source_path=None, seed: int = 0):
+    """The partner (loaded once) decoding each utterance as at inference (default style, seeded): an
+    acoustic model reads its text, a converter the recording `source_path(utt)` of a source voice saying
+    it. Yields a denormalised (n_mels, T_i) log-mel after the postnet per utterance, in order."""
     if bundle.kind == "vc":
         from engine.models.vc.adapter import ConverterSource, ConvertRequest
 
@@ -52,8 +51,12 @@ def free_running_mels(bundle, utts: list, source_path=None, seed: int = 0) -> li
         synth = Synthesizer(bundle, device="cpu", seed=seed)
         results = (synth.synthesize(u.text) for u in utts)
     for result in results:
-        out.append(np.concatenate([seg.mel for seg in result.segments], axis=-1))
-    return out
+        yield np.concatenate([seg.mel for seg in result.segments], axis=-1)
+
+
+def free_running_mels(bundle, utts: list, source_path=None, seed: int = 0) -> list[np.ndarray]:
+    """iter_free_running_mels as a list."""
+    return list(iter_free_running_mels(bundle, utts, source_path, seed))
 
 
 def measure_partner(partner: str, corpus: str | Path, speaker: str, prompts: int = 100) -> np.ndarray:

@@ -194,6 +194,8 @@ class PolisherRecipe(Recipe):
         cfg = self.cfg
         if not cfg.partner:
             raise BadInput("name the model to polish: --partner NAME (e.g. --partner default)")
+        if cfg.pair_input not in ("teacher_forced", "free_running"):
+            raise BadInput(f"pair_input {cfg.pair_input!r}: use teacher_forced or free_running")
         bundle = load_bundle(cfg.partner)
         partner = build_model(bundle)
         audio = partner.cfg.audio
@@ -228,24 +230,20 @@ class PolisherRecipe(Recipe):
         rng = np.random.default_rng(cfg.loop.seed)
         order = rng.permutation(len(kept))
         n_val = min(cfg.val_count, max(1, len(kept) // 10))
-        free_scale = None
+        chosen = order[n_val: n_val + cfg.gv_prompts]  # the training prompts the GV factors come from
+        scale = None
         if cfg.pair_input == "free_running":
             from engine.models.polisher.free_running import FreeRunningMels, dtw_warp
             from engine.models.polisher.gv_compensation import apply_gv_scale, measure_gv_scale
 
             free = FreeRunningMels(bundle, pair_root, cfg.loop.seed, sources.path if sources else None, self.log)
-            decoded = free.get(kept)
-            if cfg.gv_prompts > 0:
-                chosen = order[n_val: n_val + cfg.gv_prompts]
-                free_scale = measure_gv_scale([decoded[i] for i in chosen], [gt[i].numpy() for i in chosen])
-                scale_t = torch.from_numpy(free_scale)
-                decoded = [apply_gv_scale(torch.from_numpy(d)[None], scale_t)[0].numpy() for d in decoded]
-            gt = [torch.from_numpy(dtw_warp(m.numpy(), d)) for m, d in zip(gt, decoded)]
-            pred = decoded
-        elif cfg.pair_input == "teacher_forced":
-            pred = partner_mels.get(kept, gt, cfg.teacher_batch)
+            pred = free.get(kept)
+            if len(chosen):  # the factors from the decodings at hand; the inputs compensated as at inference
+                scale = measure_gv_scale([pred[i] for i in chosen], [gt[i].numpy() for i in chosen])
+                pred = [apply_gv_scale(torch.from_numpy(d)[None], torch.from_numpy(scale))[0].numpy() for d in pred]
+            gt = [torch.from_numpy(dtw_warp(m.numpy(), d)) for m, d in zip(gt, pred)]
         else:
-            raise BadInput(f"pair_input {cfg.pair_input!r}: use teacher_forced or free_running")
+            pred = partner_mels.get(kept, gt, cfg.teacher_batch)
         self.partner_name = bundle.name
         self.audio: AudioConfig = audio
         self.mel_mean, self.mel_std = partner.mel_mean.clone(), partner.mel_std.clone()
@@ -267,10 +265,9 @@ class PolisherRecipe(Recipe):
         self.train_pairs = [pairs[i] for i in order[n_val:] if len(pairs[i].starts)]
         if not self.train_pairs:
             raise BadInput(f"no utterance has {cfg.crop_frames} frames of speech: lower crop_frames")
-        if cfg.gv_prompts > 0:
-            chosen = order[n_val: n_val + cfg.gv_prompts]
-            scale = free_scale if free_scale is not None else \
-                self._measure_gv_scale(bundle, [kept[i] for i in chosen], [gt[i] for i in chosen], sources)
+        if len(chosen):
+            if scale is None:
+                scale = self._measure_gv_scale(bundle, [kept[i] for i in chosen], [gt[i] for i in chosen], sources)
             cfg.model.gv_scale = [round(float(x), 4) for x in scale]
             self.log(f"GV compensation from {len(chosen)} free-running prompts: band factors "
                      f"{float(scale.min()):.3f}..{float(scale.max()):.3f} (mean {float(scale.mean()):.3f})")
