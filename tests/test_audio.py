@@ -241,3 +241,9 @@ def test_mono_at_rate_averages_channels_checks_and_resamples():
     bad[10] = np.nan
     with pytest.raises(BadInput, match="the microphone holds invalid samples"):
         mono_at_rate(bad, 44100, what="the microphone")
+    # Float samples stored unscaled (int16 values) come back at full scale; a loud but sane file (+20 dB
+    # over full scale, a clipped float export) is left as it is.
+    unscaled, _ = mono_at_rate(left * 32767.0, 44100)
+    assert np.allclose(unscaled, left, atol=1e-5)
+    loud, _ = mono_at_rate(left * 10.0, 44100)
+    assert np.allclose(loud, left * 10.0, atol=1e-5)

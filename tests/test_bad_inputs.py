@@ -119,6 +119,7 @@ def _write_audio_cases(root: Path) -> dict[str, Path]:
     nan[300] = np.inf
     put("nan.wav", nan, sr, subtype="FLOAT")
     put("50ms.wav", voiced[: sr // 20], sr)
+    put("unscaled_float.wav", voiced * 32767.0, sr, subtype="FLOAT")  # int16 values stored as float
     (root / "folder.wav").mkdir()
     files["folder.wav"] = root / "folder.wav"
     return files
@@ -145,6 +146,7 @@ AUDIO_CASES = [
     ("silence.wav", REFUSED, ("sound",)),
     ("clipped.wav", WORKS, ()),
     ("nan.wav", REFUSED, ("nan",)),
+    ("unscaled_float.wav", WORKS, ()),
     ("50ms.wav", REFUSED, ("shorter",)),
 ]
 

@@ -261,3 +261,40 @@ def test_gv_compensation_restores_the_variance_it_measured():
     fixed = apply_gv_scale(torch.from_numpy(np.stack(smooth)), torch.from_numpy(scale)).numpy()
     assert np.allclose(fixed, np.stack(natural), atol=1e-3)
     assert np.allclose(fixed.mean(axis=-1), np.stack(smooth).mean(axis=-1), atol=1e-4)
+
+
+def test_envelope_split_keeps_the_envelope_and_scales_the_detail(speech_wav):
+    """With envelope_gain 0 the polished mel keeps each frame's mel-cepstrum c1..c_{order-1} exactly as the
+    partner made it, while the finer detail the polisher adds is applied detail_gain times; order 0 is
+    the plain polisher."""
+    from engine.audio.config import AudioConfig
+    from engine.data.cache import compute_log_mel, compute_waveform
+    from engine.inference.polisher import load_polisher
+    from engine.models.polisher.envelope_split import split_matrix
+    from engine.models.polisher.evaluate import _mel_cepstrum
+
+    _shipped()
+    polisher = load_polisher("default")
+    net = polisher.model
+    # A smooth input (what the voice's decoder makes): a natural mel blurred across bands and time.
+    truth = compute_log_mel(compute_waveform(speech_wav, AudioConfig()), AudioConfig())
+    kernel = np.ones(5) / 5
+    blurred = np.apply_along_axis(lambda v: np.convolve(v, kernel, mode="same"), 0, truth)
+    blurred = np.apply_along_axis(lambda v: np.convolve(v, kernel, mode="same"), 1, blurred).astype(np.float32)
+    net.cfg.envelope_order = 0
+    plain = polisher.polish(blurred)
+    net.cfg.envelope_order, net.cfg.envelope_gain, net.cfg.detail_gain = 25, 0.0, 2.0
+    try:
+        split = polisher.polish(blurred)
+    finally:
+        net.cfg.envelope_order, net.cfg.envelope_gain, net.cfg.detail_gain = 0, 1.0, 1.0
+    c_in, c_plain, c_split = (_mel_cepstrum(m, 24) for m in (blurred, plain, split))
+    assert np.abs(c_plain - c_in).mean() > 1e-2  # the plain polisher moves the envelope
+    assert np.abs(c_split - c_in).max() < 1e-4  # the split keeps it
+    # Detail: the change outside c1..c24 is twice the plain polisher's.
+    M = split_matrix(80, 25, 0.0, 1.0).numpy()
+    detail = M @ (plain - blurred)
+    assert np.allclose(split - blurred, 2.0 * detail, atol=1e-4)
+    assert np.abs(detail).mean() > 1e-3
+    # Identity settings change nothing.
+    assert np.allclose(split_matrix(80, 25, 1.0, 1.0).numpy(), np.eye(80), atol=1e-6)

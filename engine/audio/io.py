@@ -47,15 +47,22 @@ def load_audio(path: str | os.PathLike, sample_rate: int | None = None,
     return mono_at_rate(data, sr, sample_rate, what=f"audio file {path}")
 
 
+UNSCALED_PEAK = 1000.0
+"""A decoded peak above this (+60 dBFS) means float samples stored unscaled; they are divided by the peak."""
+
+
 def mono_at_rate(samples: np.ndarray, sr: int, sample_rate: int | None = None,
                  what: str = "the recording") -> tuple[np.ndarray, int]:
     """Samples (T,) or (T, channels) -> (mono float32 (T,), rate): channels averaged, checked for NaN/inf
-    (BadInput naming `what`), resampled to `sample_rate` when given. What `load_audio` does after
+    (BadInput naming `what`), scaled to full scale when stored unscaled (peak > UNSCALED_PEAK), resampled to `sample_rate` when given. What `load_audio` does after
     decoding, for samples that come from elsewhere (a recorder, an API caller)."""
     data = np.asarray(samples, dtype=np.float32)
     wav = data.mean(axis=1).astype(np.float32) if data.ndim == 2 else data.reshape(-1)
     if not np.all(np.isfinite(wav)):
         raise BadInput(f"{what} holds invalid samples (NaN/inf)")
+    peak = float(np.abs(wav).max()) if wav.size else 0.0
+    if peak > UNSCALED_PEAK:  # float samples written without scaling (e.g. int16 values): bring to full scale
+        wav = (wav / peak).astype(np.float32)
     if sample_rate is not None and sr != sample_rate:
         wav = resample(wav, int(sr), sample_rate)
         sr = sample_rate

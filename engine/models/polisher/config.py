@@ -31,6 +31,14 @@ class PolisherConfig:
     measured on the partner's free-running mels of training prompts; [] = none."""
     strength: float = 1.0
     """Fraction of the U-Net's correction applied at inference (0 = GV compensation only, 1 = all of it)."""
+    envelope_order: int = 0
+    """With > 0, the whole change (GV compensation and U-Net) is split per frame by a cosine transform over
+    the bands (engine.models.polisher.envelope_split): coefficients 1..envelope_order-1 (the envelope) are
+    scaled by envelope_gain, the rest (the level and finer detail) by detail_gain; 0 = the change as it is."""
+    envelope_gain: float = 1.0
+    """Fraction of the change's spectral envelope applied (with envelope_order > 0)."""
+    detail_gain: float = 1.0
+    """Factor of the change's finer detail and level (with envelope_order > 0)."""
     format_version: int = 1
     """Bundle format version."""
 

@@ -14,6 +14,7 @@ from torch import nn
 
 from engine.layers.unet_blocks import ConvBlock, Down, ResBlock, Up
 from engine.models.polisher.config import PolisherConfig
+from engine.models.polisher.envelope_split import apply_split, split_matrix
 from engine.models.polisher.gv_compensation import apply_gv_scale
 
 
@@ -51,6 +52,7 @@ class UNetGenerator(nn.Module):
         nn.init.zeros_(self.out.bias)
         self.register_buffer("mel_mean", torch.zeros(cfg.n_mels))
         self.register_buffer("mel_std", torch.ones(cfg.n_mels))
+        self._split: tuple | None = None  # (settings, the envelope/detail matrix), built on first use
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """(B, n_mels, T) scaled normalised mel -> (B, n_mels, T) polished (same scale)."""
@@ -89,14 +91,22 @@ class UNetGenerator(nn.Module):
     @torch.inference_mode()
     def polish(self, log_mel: torch.Tensor) -> torch.Tensor:
         """Denormalised log-mel (B, n_mels, T) -> polished log-mel, the whole utterance at once: GV
-        compensation (when the bundle has a measured scale), then `strength` x the U-Net's correction."""
-        if self.cfg.gv_scale:
-            scale = torch.as_tensor(self.cfg.gv_scale, dtype=log_mel.dtype, device=log_mel.device)
-            log_mel = apply_gv_scale(log_mel, scale)
-        if self.cfg.strength <= 0:
-            return log_mel
-        x = self.to_input(log_mel)
-        y = self(x)
-        if self.cfg.strength != 1.0:
-            y = x + self.cfg.strength * (y - x)
-        return self.from_output(y)
+        compensation (when the bundle has a measured scale), then `strength` x the U-Net's correction,
+        then (with envelope_order > 0) the change split into envelope and detail, each with its gain."""
+        cfg = self.cfg
+        polished = log_mel
+        if cfg.gv_scale:
+            scale = torch.as_tensor(cfg.gv_scale, dtype=log_mel.dtype, device=log_mel.device)
+            polished = apply_gv_scale(log_mel, scale)
+        if cfg.strength > 0:
+            x = self.to_input(polished)
+            y = self(x)
+            if cfg.strength != 1.0:
+                y = x + cfg.strength * (y - x)
+            polished = self.from_output(y)
+        if cfg.envelope_order > 0:
+            key = (cfg.n_mels, cfg.envelope_order, cfg.envelope_gain, cfg.detail_gain)
+            if self._split is None or self._split[0] != key:
+                self._split = (key, split_matrix(*key))
+            polished = apply_split(log_mel, polished, self._split[1].to(log_mel.device))
+        return polished
