@@ -148,6 +148,7 @@ def test_eval_vc_without_a_corpus_says_what_it_needs(tiny_bundle):
 def test_unseen_voices_and_held_out_prompts_stay_out_of_training(vc_corpus, tmp_path):
     recipe = tiny_recipe(vc_corpus, tmp_path, held_out=0)
     assert len(recipe.train_pairs) + len(recipe.val_pairs) == len(SENTENCES)
+    assert recipe.cfg.model.held_out == 0  # saved with the converter, so eval vc holds out the same prompts
     with pytest.raises(BadInput, match="too few parallel pairs"):
         tiny_recipe(vc_corpus, tmp_path, unseen=["src"])
     with pytest.raises(BadInput, match="target speaker"):

@@ -19,21 +19,23 @@ import numpy as np
 
 from engine.audio.io import load_audio
 from engine.data import read_corpus
-from engine.data.prompts import held_out_ids
+from engine.data.prompts import HELD_OUT_DEFAULT, held_out_ids
 from engine.errors import BadInput
 
 GOALS = {"mcd_ratio_seen": 0.6, "mcd_ratio_unseen": 0.7, "alignment_complete_rate": 0.98, "wer_ratio": 1.5,
          "closer_to_target_rate": 0.9}
 
 
-def held_out_items(corpus: Path, speakers: list[str], target: str, limit: int | None = None) -> list[dict]:
-    """[{speaker, id, text, source path, target path}] for the held-out ids both speakers have."""
+def held_out_items(corpus: Path, speakers: list[str], target: str, limit: int | None = None,
+                   held_out: int = HELD_OUT_DEFAULT) -> list[dict]:
+    """[{speaker, id, text, source path, target path}] for the held-out ids (the last `held_out` ARCTIC
+    prompts, as the converter was trained) both speakers have."""
     utts = read_corpus(corpus)
-    hold = held_out_ids()
+    hold = held_out_ids(held_out)
     by_key = {(u.speaker, u.id): u for u in utts}
     ids = sorted(i for (s, i) in by_key if s == target and i in hold)
     if not ids:
-        raise BadInput(f"{corpus} holds no held-out prompts (the last 100 ARCTIC ids) of the target {target!r}")
+        raise BadInput(f"{corpus} holds no held-out prompts (the last {held_out} ARCTIC ids) of the target {target!r}")
     out = []
     for spk in speakers:
         have = [i for i in ids if (spk, i) in by_key]
@@ -43,11 +45,12 @@ def held_out_items(corpus: Path, speakers: list[str], target: str, limit: int | 
     return out
 
 
-def voice_centroid(encoder, corpus: Path | None, speaker: str, sample_rate: int, count: int = 10):
+def voice_centroid(encoder, corpus: Path | None, speaker: str, sample_rate: int, count: int = 10,
+                   held_out: int = HELD_OUT_DEFAULT):
     """The speaker encoder's centroid of `count` of `speaker`'s training recordings (held-out prompts
     excluded): what "the target voice" means for speaker similarity. Without a corpus (None), the
     speaker's system voice (e.g. festival slt) renders the first `count` training prompts instead."""
-    hold = held_out_ids()
+    hold = held_out_ids(held_out)
     if corpus is None:
         from engine.data.prompts import ARCTIC_PROMPTS, read_prompts
         from engine.evaluation.tts_eval import render_teacher
@@ -79,7 +82,7 @@ def evaluate_vc(converter, vocoder, corpus: Path, limit: int | None = 10, asr: b
         from engine.evaluation.speaker_sim import SpeakerEncoder
 
         encoder = SpeakerEncoder()
-        target_centroid = voice_centroid(encoder, corpus, target, sr)
+        target_centroid = voice_centroid(encoder, corpus, target, sr, held_out=cfg.held_out)
     pipe = Pipeline(converter, vocoder)
     report = {"model": converter.name, "target": target, "corpus": str(corpus), "cepstrum": cepstrum_method(),
               "vocoder": vocoder.name, "goals": GOALS}
@@ -87,7 +90,8 @@ def evaluate_vc(converter, vocoder, corpus: Path, limit: int | None = 10, asr: b
     start = time.perf_counter()
     done = 0
     groups = {"seen": seen, "unseen": unseen}
-    items_by_group = {g: held_out_items(corpus, spk, target, limit) if spk else [] for g, spk in groups.items()}
+    items_by_group = {g: held_out_items(corpus, spk, target, limit, cfg.held_out) if spk else []
+                      for g, spk in groups.items()}
     total = sum(len(v) for v in items_by_group.values())
     for group, items in items_by_group.items():
         rows = []
@@ -179,7 +183,7 @@ def evaluate_recording(converter, vocoder, path: Path, text: str | None = None, 
         from engine.evaluation.speaker_sim import SpeakerEncoder
 
         enc = SpeakerEncoder()
-        centroid = voice_centroid(enc, corpus, converter.cfg.target, sr)
+        centroid = voice_centroid(enc, corpus, converter.cfg.target, sr, held_out=converter.cfg.held_out)
         conv = enc.embed(take.wav, take.sample_rate)
         out["sim_target"] = round(enc.similarity(conv, centroid), 4)
         out["sim_source"] = round(enc.similarity(conv, enc.embed(src, sr)), 4)

@@ -236,7 +236,7 @@ def evaluate_vc_polisher(converter, polisher: str | None, corpus, limit: int = 1
     pol = load_polisher(converter.name, spec=polisher, device=converter.device)
     voc = vocoder if hasattr(vocoder, "vocode_batch") else load_vocoder(vocoder, converter.audio, converter.device)
     speakers = list(speakers if speakers is not None else [*cfg.sources, *cfg.unseen])
-    items = held_out_items(corpus, speakers, cfg.target, limit)
+    items = held_out_items(corpus, speakers, cfg.target, limit, cfg.held_out)
     compare = PolishComparison(pol, voc, converter.audio, asr=asr, use_dnsmos=use_dnsmos)
     sr = converter.audio.sample_rate
     for it in items:

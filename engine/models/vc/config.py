@@ -96,6 +96,8 @@ class VCConfig:
     """The source speakers it was trained on."""
     unseen: list = field(default_factory=list)
     """Corpus speakers kept out of training (evaluated as unseen voices)."""
+    held_out: int = 100
+    """Prompts held out of training (the last N ARCTIC ids): what `prufrock eval vc` evaluates on."""
     format_version: int = 1
     """config.json format version."""
 

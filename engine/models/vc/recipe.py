@@ -205,6 +205,7 @@ class VCRecipe(Recipe):
         mcfg.symbols = symbols.to_dict()
         mcfg.ctc_classes = phoneme_classes(symbols) if mcfg.ctc_weight > 0 else []
         mcfg.target, mcfg.sources = cfg.target, list(sources)
+        mcfg.held_out = cfg.held_out
         mcfg.unseen = [s for s in cfg.unseen if s in speakers]
         self.symbols = symbols
 
