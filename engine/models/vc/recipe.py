@@ -322,12 +322,16 @@ class VCRecipe(Recipe):
         sampler.set_epoch(epoch)
         return [("ae" if ae else "vc", b) for b in sampler]
 
-    def collate(self, model: Converter, pairs: list[Pair], for_model: Converter | None = None,
-                warps: list[float] | None = None):
-        """-> src (B, n_mels, T_src) normalised for `for_model` (default `model`), src_lengths,
+    def collate(self, model: Converter, pairs: list[Pair], warps: list[float] | None = None):
+        """-> src (B, n_mels, T_src) normalised for `model`, src_lengths,
         target mels (B, n_mels, T_tgt) normalised, padded to a multiple of r, target lengths, phonemes.
         warps: a VTLP factor per pair for the sources (None = none)."""
-        m = for_model or model
+        raw, src_lens, tgt, tgt_lens, phonemes = self.collate_raw(model, pairs, warps)
+        return model.normalize_source(raw, src_lens), src_lens, tgt, tgt_lens, phonemes
+
+    def collate_raw(self, model: Converter, pairs: list[Pair], warps: list[float] | None = None):
+        """collate() with the sources left as log-mels (B, n_mels, T_src), so a student and a teacher with
+        their own source normalisation share one (warped) batch."""
         r = model.cfg.r
         d = self.device
         src_lens = torch.tensor([self.mels[p.src].shape[-1] for p in pairs])
@@ -344,9 +348,8 @@ class VCRecipe(Recipe):
             t = self.mels[p.tgt].float()
             tgt[i, :, : t.shape[-1]] = t
             tgt[i, :, t.shape[-1]:] = t[:, -1:]  # repeat the final (silent) frame
-        src = m.normalize_source(src.to(d), src_lens.to(d))
         tgt = model.normalize(tgt.to(d))
-        return src, src_lens.to(d), tgt, tgt_lens.to(d), [p.phonemes for p in pairs]
+        return src.to(d), src_lens.to(d), tgt, tgt_lens.to(d), [p.phonemes for p in pairs]
 
     # ----- loss ---------------------------------------------------------------------------------
     def ga_weight(self, step: int) -> float:
@@ -371,7 +374,8 @@ class VCRecipe(Recipe):
 
     def _loss(self, model, pairs, step, teacher=None, warps=None):
         base = getattr(model, "module", model)
-        src, src_lens, tgt, tgt_lens, phonemes = self.collate(base, pairs, warps=warps)
+        raw_src, src_lens, tgt, tgt_lens, phonemes = self.collate_raw(base, pairs, warps)
+        src = base.normalize_source(raw_src, src_lens)
         out = model(src, src_lens, tgt, tgt_lens, postnet=self.cfg.train_postnet)
         frame_mask = sequence_mask(tgt_lens, tgt.shape[-1])
         r = base.cfg.r
@@ -391,8 +395,8 @@ class VCRecipe(Recipe):
             scalars["ctc"] = l_ctc.item()
         if teacher is not None and self.cfg.distill_weight > 0:
             with torch.no_grad():
-                t_src, t_lens, _, _, _ = self.collate(base, pairs, for_model=teacher, warps=warps)
-                t_out = teacher(t_src, t_lens, tgt, tgt_lens, postnet=False)
+                t_src = teacher.normalize_source(raw_src, src_lens)  # the same warped sources, its statistics
+                t_out = teacher(t_src, src_lens, tgt, tgt_lens, postnet=False)
             l_kl = attention_kl(t_out["alignments"], out["alignments"], (tgt_lens + r - 1) // r)
             total = total + self.cfg.distill_weight * l_kl
             scalars["distill"] = l_kl.item()
