@@ -20,7 +20,7 @@ import numpy as np
 
 from engine.bundle import Bundle
 from engine.data.cache import atomic_save_npy
-from engine.models.polisher.pairs import _safe, partner_digest
+from engine.models.polisher.pairs import _safe, partner_digest, read_cached
 
 
 def dtw_warp(target: np.ndarray, decoded: np.ndarray) -> np.ndarray:
@@ -55,13 +55,7 @@ class FreeRunningMels:
         """Denormalised (n_mels, T_i) log-mels, one per utterance (decoded once, then read back)."""
         from engine.models.polisher.gv_compensation import iter_free_running_mels
 
-        out: list[np.ndarray | None] = [None] * len(utts)
-        todo = []
-        for i, u in enumerate(utts):
-            try:
-                out[i] = np.load(self.path(u), allow_pickle=False)
-            except (OSError, ValueError, EOFError):
-                todo.append(i)
+        out, todo = read_cached([self.path(u) for u in utts])
         if not todo:
             return out  # type: ignore[return-value]
         self.log(f"partner {self.bundle.name}: decoding {len(todo)} utterances free-running "

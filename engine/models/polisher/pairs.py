@@ -34,6 +34,23 @@ def _safe(name: str) -> str:
     return "".join(c if c.isalnum() or c in "._-" else "_" for c in name) or "_"
 
 
+def read_cached(paths: list[Path], shapes: list[tuple] | None = None) -> tuple[list[np.ndarray | None], list[int]]:
+    """The .npy mels already cached at `paths` (None where missing, unreadable or, with `shapes`, of another
+    shape) and the indices still to compute: the cache read of PartnerMels and FreeRunningMels."""
+    out: list[np.ndarray | None] = [None] * len(paths)
+    todo = []
+    for i, p in enumerate(paths):
+        try:
+            m = np.load(p, allow_pickle=False)
+            if shapes is None or m.shape == tuple(shapes[i]):
+                out[i] = m
+                continue
+        except (OSError, ValueError, EOFError):
+            pass
+        todo.append(i)
+    return out, todo
+
+
 class PartnerMels:
     """Teacher-forced mels of one partner model, cached as ROOT/<digest>/<speaker>/<id>.npy."""
 
@@ -73,19 +90,7 @@ class PartnerMels:
 
     def get(self, utts: list[Utterance], gt_mels: list[torch.Tensor], batch_size: int = 16) -> list[np.ndarray]:
         """Denormalised log-mels (n_mels, T_i), one per utterance, frame-aligned with gt_mels."""
-        out: list[np.ndarray | None] = [None] * len(utts)
-        todo = []
-        for i, u in enumerate(utts):
-            p = self.path(u)
-            if p.exists():
-                try:
-                    m = np.load(p, allow_pickle=False)
-                    if m.shape == tuple(gt_mels[i].shape):
-                        out[i] = m
-                        continue
-                except (OSError, ValueError, EOFError):
-                    pass
-            todo.append(i)
+        out, todo = read_cached([self.path(u) for u in utts], [tuple(m.shape) for m in gt_mels])
         if todo:
             self.log(f"partner {self.bundle.name}: teacher-forcing {len(todo)} utterances "
                      f"({len(utts) - len(todo)} cached in {self.dir})")
