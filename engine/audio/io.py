@@ -54,8 +54,9 @@ UNSCALED_PEAK = 1000.0
 def mono_at_rate(samples: np.ndarray, sr: int, sample_rate: int | None = None,
                  what: str = "the recording") -> tuple[np.ndarray, int]:
     """Samples (T,) or (T, channels) -> (mono float32 (T,), rate): channels averaged, checked for NaN/inf
-    (BadInput naming `what`), scaled to full scale when stored unscaled (peak > UNSCALED_PEAK), resampled to `sample_rate` when given. What `load_audio` does after
-    decoding, for samples that come from elsewhere (a recorder, an API caller)."""
+    (BadInput naming `what`), scaled to full scale when stored unscaled (peak > UNSCALED_PEAK), resampled
+    to `sample_rate` when given. What `load_audio` does after decoding, for samples that come from
+    elsewhere (a recorder, an API caller)."""
     data = np.asarray(samples, dtype=np.float32)
     wav = data.mean(axis=1).astype(np.float32) if data.ndim == 2 else data.reshape(-1)
     if not np.all(np.isfinite(wav)):

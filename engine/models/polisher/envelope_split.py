@@ -21,6 +21,7 @@ Shapes: log-mels (B, n_mels, T); the matrix (n_mels, n_mels).
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 
 import torch
 
@@ -34,10 +35,11 @@ def cosine_basis(n_bands: int, dtype=torch.float32) -> torch.Tensor:
     return basis.to(dtype)
 
 
+@lru_cache(maxsize=16)
 def split_matrix(n_bands: int, order: int, envelope_gain: float, detail_gain: float,
                  dtype=torch.float32) -> torch.Tensor:
     """(n_bands, n_bands) matrix applying envelope_gain to cosine coefficients 1..order-1 of a change and
-    detail_gain to the rest."""
+    detail_gain to the rest (cached per setting; callers must not modify it)."""
     eye = torch.eye(n_bands, dtype=torch.float64)
     if order <= 1:
         return (detail_gain * eye).to(dtype)

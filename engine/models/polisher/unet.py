@@ -52,7 +52,6 @@ class UNetGenerator(nn.Module):
         nn.init.zeros_(self.out.bias)
         self.register_buffer("mel_mean", torch.zeros(cfg.n_mels))
         self.register_buffer("mel_std", torch.ones(cfg.n_mels))
-        self._split: tuple | None = None  # (settings, the envelope/detail matrix), built on first use
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """(B, n_mels, T) scaled normalised mel -> (B, n_mels, T) polished (same scale)."""
@@ -105,8 +104,6 @@ class UNetGenerator(nn.Module):
                 y = x + cfg.strength * (y - x)
             polished = self.from_output(y)
         if cfg.envelope_order > 0:
-            key = (cfg.n_mels, cfg.envelope_order, cfg.envelope_gain, cfg.detail_gain)
-            if self._split is None or self._split[0] != key:
-                self._split = (key, split_matrix(*key))
-            polished = apply_split(log_mel, polished, self._split[1].to(log_mel.device))
+            split = split_matrix(cfg.n_mels, cfg.envelope_order, float(cfg.envelope_gain), float(cfg.detail_gain))
+            polished = apply_split(log_mel, polished, split.to(log_mel.device))
         return polished
