@@ -71,6 +71,7 @@ class CachedStepper:
             steps = [b.step_weights() for b in model.blocks]
             self.past = [s["past"] for s in steps]
             self.now = [s["now"] for s in steps]
+            self.taps = [torch.cat([s["now"], s["past"]], dim=0).contiguous() for s in steps]  # (2R, 2G)
             self.res = [s["res"] if "res" in s else torch.zeros(self.G, self.R, device=s["past"].device)
                         for s in steps]
             self.skip = torch.cat([s["skip"] for s in steps], dim=0).contiguous()  # (L*G, S)
@@ -123,7 +124,9 @@ class CachedStepper:
         last = L - 1
         fast = scripted() if (self.jit and forced is None) else None
         if fast is not None:  # views made once: the loop only writes through them
-            qv = [list(torch.zeros(d + 1, B, R, device=dev).unbind(0)) for d in self.dilations]
+            rings = [torch.zeros(B, (d + 2) * R, device=dev) for d in self.dilations]
+            qv = [[r[:, i * R:(i + 1) * R] for i in range(d + 2)] for r, d in zip(rings, self.dilations)]
+            pv = [[r[:, i * R:(i + 2) * R] for i in range(d + 1)] for r, d in zip(rings, self.dilations)]
             H = [torch.zeros(B, 2 * G, device=dev) for _ in range(L)]
             Ha, Hb = [h[:, :G] for h in H], [h[:, G:] for h in H]
             Ta = [torch.zeros(B, G, device=dev) for _ in range(L)]
@@ -132,7 +135,7 @@ class CachedStepper:
             t1 = min(T, t0 + self.block)
             gates = self._gates(cond, t0, t1, spk)
             if fast is not None:
-                prev = fast(gates, qv, dil, past, now, res, H, Ha, Hb, Ta, Sb, Zl, Z, self.skip, self.skip_bias,
+                prev = fast(gates, qv, pv, dil, self.taps, res, H, Ha, Hb, Ta, Sb, Zl, Z, self.skip, self.skip_bias,
                             self.w1, self.b1, self.w2, self.b2, self.embed, prev, u_all, out, t0, t1, self.scale,
                             float(temperature))
                 continue
