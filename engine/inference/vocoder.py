@@ -22,7 +22,7 @@ import torch
 
 from engine import kinds
 from engine.audio.config import AudioConfig
-from engine.audio.griffinlim import log_mel_to_audio
+from engine.audio.griffinlim import DEFAULT_POWER, log_mel_to_audio
 from engine.errors import BadInput, NotBuiltYet
 
 GRIFFINLIM = "griffinlim"
@@ -65,7 +65,7 @@ class GriffinLimVocoder(VocoderBase):
 
     name = GRIFFINLIM
 
-    def __init__(self, audio: AudioConfig, n_iter: int = 32, power: float = 1.2, device="cpu") -> None:
+    def __init__(self, audio: AudioConfig, n_iter: int = 32, power: float = DEFAULT_POWER, device="cpu") -> None:
         self.audio, self.n_iter, self.power, self.device = audio, n_iter, power, torch.device(device)
 
     def vocode_batch(self, log_mels: list[np.ndarray]) -> list[np.ndarray]:
