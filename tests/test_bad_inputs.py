@@ -421,11 +421,11 @@ def test_cuda_out_of_memory_during_synthesis_retries_on_the_cpu(tmp_path, capsys
 
     real_render, calls = Pipeline.render, []
 
-    def render(self, request, cancel=None):
+    def render(self, request, cancel=None, segments=None):
         calls.append(self.source.device.type)
         if len(calls) == 1:
             raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
-        return real_render(self, request, cancel=cancel)
+        return real_render(self, request, cancel=cancel, segments=segments)
 
     monkeypatch.setattr(Pipeline, "render", render)
     monkeypatch.setattr(cpu_fallback, "on_cuda", lambda pipeline: len(calls) == 1)  # as if the first were on CUDA
@@ -448,12 +448,12 @@ def test_out_of_memory_on_the_cpu_is_not_retried():
     class Failing:
         source = Source()
 
-        def render(self, request, cancel=None):
+        def render(self, request, cancel=None, segments=None):
             raise torch.OutOfMemoryError("out of memory")
 
     built = []
     with pytest.raises(torch.OutOfMemoryError):
-        render_with_cpu_fallback(lambda device: (built.append(device) or Failing(), None), notice=built.append)
+        render_with_cpu_fallback(lambda device: (built.append(device) or Failing(), None, None), notice=built.append)
     assert built == [None]
 
 

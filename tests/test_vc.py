@@ -217,6 +217,23 @@ def test_convert_cli_json_and_bad_input(tiny_bundle, rendered, tmp_path):
     assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1
 
 
+def test_convert_cli_analyses_the_recording_once(tiny_bundle, rendered, tmp_path, monkeypatch, capsys):
+    """The segments `prepare` made to check the input are the ones decoded (no second analysis)."""
+    from engine.cli import main
+    from engine.models.vc.adapter import ConverterSource
+
+    real, calls = ConverterSource.prepare, []
+
+    def prepare(self, request):
+        calls.append(request)
+        return real(self, request)
+
+    monkeypatch.setattr(ConverterSource, "prepare", prepare)
+    out = tmp_path / "once.wav"
+    assert main(["convert", str(rendered["espeak_b"][4]), "-o", str(out), "--model", str(tiny_bundle)]) == 0
+    assert len(calls) == 1 and sf.info(str(out)).frames > 0
+
+
 def test_teacher_distils_and_is_never_saved(vc_corpus, tiny_bundle, tmp_path):
     from engine.training.trainer import Trainer
 

@@ -39,10 +39,10 @@ def run(args) -> int:
         torch.manual_seed(args.seed)
         source = ConverterSource(args.model or "default-vc", device=device or args.device, seed=args.seed)
         request = ConvertRequest(wav=wav, sample_rate=rate, source=str(args.source))
-        source.prepare(request)  # silent or speechless input fails before decoding
+        segments = source.prepare(request)  # silent or speechless input fails before decoding
         vocoder = load_vocoder(args.vocoder, source.audio, device=source.device)
         polisher = load_polisher(source.name, device=source.device) if args.polish else None
-        return Pipeline(source, vocoder, polisher), request  # the request reuses the segments prepared
+        return Pipeline(source, vocoder, polisher), request, segments
 
     take = render_with_cpu_fallback(build, notice=lambda msg: print(f"prufrock: {msg}", file=sys.stderr))
     save_audio(args.output, take.wav, take.sample_rate)

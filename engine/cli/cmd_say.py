@@ -75,7 +75,7 @@ def run(args) -> int:
         elif args.style_weights is not None:
             style = Style(weights=parse_weights(args.style_weights), source="weights")
         synth.segments(text)  # bad text fails before the warm-up
-        return Pipeline(synth, vocoder, polisher), SpeakRequest(text, style=style, speaker=args.speaker)
+        return Pipeline(synth, vocoder, polisher), SpeakRequest(text, style=style, speaker=args.speaker), None
 
     take = render_with_cpu_fallback(build, notice=lambda msg: print(f"prufrock: {msg}", file=sys.stderr))
     save_audio(args.output, take.wav, take.sample_rate)

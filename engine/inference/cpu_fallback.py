@@ -2,8 +2,9 @@
 
     take = render_with_cpu_fallback(build, notice=warn)
 
-`build(device)` makes the (pipeline, request) of the job for a device: None = the device the user asked
-for, "cpu" = the retry. A job already on the CPU, or failing for another reason, raises as it is.
+`build(device)` makes the (pipeline, request, segments) of the job for a device: None = the device the
+user asked for, "cpu" = the retry; segments = what `pipeline.source.prepare(request)` returned, or None
+for the pipeline to prepare it. A job already on the CPU, or failing for another reason, raises as it is.
 """
 
 from __future__ import annotations
@@ -30,9 +31,9 @@ def on_cuda(pipeline) -> bool:
 def render_with_cpu_fallback(build: Callable, notice: Callable[[str], None], cancel=None):
     """Render the job built by `build(None)`; on CUDA out of memory, free the cache, say `OOM_NOTICE`
     through `notice` and render the job built by `build("cpu")`."""
-    pipeline, request = build(None)
+    pipeline, request, segments = build(None)
     try:
-        return pipeline.render(request, cancel=cancel)
+        return pipeline.render(request, cancel=cancel, segments=segments)
     except Exception as exc:  # noqa: BLE001 - only CUDA OOM is handled; the rest is raised again
         if not (is_cuda_oom(exc) and on_cuda(pipeline)):
             raise
@@ -40,5 +41,5 @@ def render_with_cpu_fallback(build: Callable, notice: Callable[[str], None], can
     if torch.cuda.is_available():
         torch.cuda.empty_cache()
     notice(OOM_NOTICE)
-    pipeline, request = build("cpu")
-    return pipeline.render(request, cancel=cancel)
+    pipeline, request, segments = build("cpu")
+    return pipeline.render(request, cancel=cancel, segments=segments)

@@ -135,9 +135,10 @@ class Pipeline:
                     partial=partial, source=getattr(request, "source", "text"), polish_s=polish_s,
                     mels_before_polish=before)
 
-    def render(self, request, cancel=None) -> Take:
-        """Decode everything in batches, then polish and vocode (one batched vocoder call)."""
-        result = self.source.render_mels(request, cancel=cancel)
+    def render(self, request, cancel=None, segments: list | None = None) -> Take:
+        """Decode everything in batches, then polish and vocode (one batched vocoder call). `segments`:
+        what `source.prepare(request)` returned, when the caller prepared it already."""
+        result = self.source.render_mels(request, cancel=cancel, segments=segments)
         polish_s, befores, segments = 0.0, [], []
         for seg in result.segments:
             seg, before, dt = self._polish(seg)

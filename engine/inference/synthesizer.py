@@ -240,8 +240,9 @@ class Synthesizer:
         return self.stream(request.text, style=request.style, speaker=request.speaker, chunk_steps=chunk_steps,
                            cancel=cancel, segments=segments)
 
-    def render_mels(self, request: SpeakRequest, cancel=None) -> "SynthesisResult":
-        return self.synthesize(request.text, style=request.style, speaker=request.speaker, cancel=cancel)
+    def render_mels(self, request: SpeakRequest, cancel=None, segments=None) -> "SynthesisResult":
+        return self.synthesize(request.text, style=request.style, speaker=request.speaker, cancel=cancel,
+                               segments=segments)
 
     # ----- decoding ------------------------------------------------------------------------------
     def _batch(self, segs: list[Segment]):
@@ -286,9 +287,10 @@ class Synthesizer:
             yield SegmentDone(self._finish(seg, mels, aligns, chunk, 0), time.perf_counter() - start)
 
     def synthesize(self, text: str, style: Style | None = None, speaker=None, cancel=None,
-                   max_batch: int = 16) -> SynthesisResult:
-        """Decode all sentences as batches; returns the final mels, alignments and flags."""
-        segs = self.segments(text)
+                   max_batch: int = 16, segments: list[Segment] | None = None) -> SynthesisResult:
+        """Decode all sentences (or the given `segments` of the text) as batches; returns the final mels,
+        alignments and flags."""
+        segs = segments if segments is not None else self.segments(text)
         start = time.perf_counter()
         results: list[SegmentResult] = []
         weights = None

@@ -161,15 +161,7 @@ class ConverterSource:
             raise BadInput("the recording holds no speech longer than 0.2 s: record or choose one with speech")
         if request.text and len(segments) == 1:
             segments[0].text = request.text
-        self._prepared = (request, segments)
         return segments
-
-    def _segments_for(self, request: ConvertRequest) -> list[AudioSegment]:
-        """The segments `prepare` made for this very request object, else prepare it now."""
-        last = getattr(self, "_prepared", None)
-        if last is not None and last[0] is request:
-            return last[1]
-        return self.prepare(request)
 
     def style_info(self, request: ConvertRequest) -> tuple[str, list[float] | None]:
         return f"converted to {self.cfg.target or 'the target voice'}", None
@@ -194,7 +186,7 @@ class ConverterSource:
     def decode_stream(self, request: ConvertRequest, segments: list[AudioSegment] | None = None, cancel=None,
                       chunk_steps: int = 4) -> Iterator[ChunkEvent | SegmentDone]:
         """Segment by segment: ChunkEvents as frames arrive, then a SegmentDone with the postnet mel."""
-        segs = segments if segments is not None else self._segments_for(request)
+        segs = segments if segments is not None else self.prepare(request)
         start = time.perf_counter()
         for seg in segs:
             src, lengths = self._batch([seg])
@@ -213,7 +205,7 @@ class ConverterSource:
     def render_mels(self, request: ConvertRequest, cancel=None, max_batch: int = 8,
                     segments: list[AudioSegment] | None = None) -> SynthesisResult:
         """All segments in length-sorted batches; results in recording order."""
-        segs = segments if segments is not None else self._segments_for(request)
+        segs = segments if segments is not None else self.prepare(request)
         start = time.perf_counter()
         results: list[SegmentResult] = []
         order = sorted(segs, key=lambda s: s.log_mel.shape[-1])
