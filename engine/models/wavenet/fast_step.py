@@ -44,7 +44,7 @@ def run_block(gates: torch.Tensor, qv: List[List[torch.Tensor]], pv: List[List[t
         for l in range(L):
             if k == 0:
                 qv[l][dil[l] + 1].copy_(x)
-            h = torch.addmm(g[l], pv[l][k], taps[l], out=H[l])
+            torch.addmm(g[l], pv[l][k], taps[l], out=H[l])
             torch.mul(torch.tanh(Ha[l], out=Ta[l]), torch.sigmoid(Hb[l], out=Sb[l]), out=Zl[l])
             if l < L - 1:  # the next layer's input goes straight into its ring
                 k = t % (dil[l + 1] + 1)
