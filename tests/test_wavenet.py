@@ -198,6 +198,15 @@ def test_train_export_and_vocode(wavenet_recipe, ljspeech_corpus, tmp_path):
     # a voice with another audio configuration is refused
     with pytest.raises(BadInput, match="audio configuration"):
         load_vocoder(str(bundle_dir), AudioConfig(hop_length=256, win_length=1024, n_fft=1024))
+    # the bundle's sampling temperature is what the vocoder samples with
+    cfg_path = bundle_dir / "config.json"
+    cfg = json.loads(cfg_path.read_text())
+    assert cfg["temperature"] == 1.0
+    cfg_path.write_text(json.dumps(dict(cfg, temperature=0.5)))
+    cool = load_vocoder(str(bundle_dir), AudioConfig())
+    assert cool.fold.temperature == 0.5
+    assert not np.allclose(cool.vocode(mel), wav)
+    cfg_path.write_text(json.dumps(cfg))
     # training can continue from the committed bundle (--init-from)
     recipe.loop.max_steps = 2
     run2 = tmp_path / "run2"

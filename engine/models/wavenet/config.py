@@ -38,6 +38,8 @@ class WaveNetConfig:
     """Speaker names for global conditioning (an embedding per speaker); [] or one name = none."""
     speaker_dim: int = 16
     """Size of the speaker embedding (global conditioning)."""
+    temperature: float = 1.0
+    """Softmax temperature the vocoder samples with (1 = the model's distribution; lower = less noise)."""
     data_note: str = ""
     """What the vocoder was trained on (informative)."""
 

@@ -23,7 +23,7 @@ class WaveNetVocoder(VocoderBase):
         self.model = build_model(bundle, self.device)
         self.name = bundle.name
         self.audio = self.model.cfg.audio
-        self.fold = fold or FoldConfig()
+        self.fold = fold or FoldConfig(temperature=self.model.cfg.temperature)
         self.stream_group = stream_group
         self.stepper = CachedStepper(self.model)
 
