@@ -67,6 +67,9 @@ def test_naive_and_cached_generation_draw_the_same_samples():
     b = cached_generate(model, cond, u)
     assert torch.equal(a, b)
     assert len(torch.unique(a)) > 5  # it really sampled
+    # a sampling temperature (folded into the cached loop's last layer) draws the same samples too
+    cool = naive_generate(model, cond, u, temperature=0.6)
+    assert torch.equal(cool, cached_generate(model, cond, u, temperature=0.6)) and not torch.equal(cool, a)
 
 
 def test_folded_seams_are_bounded():

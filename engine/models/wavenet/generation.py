@@ -131,13 +131,15 @@ class CachedStepper:
             Ha, Hb = [h[:, :G] for h in H], [h[:, G:] for h in H]
             Ta = [torch.zeros(B, G, device=dev) for _ in range(L)]
             Sb = [torch.zeros(B, G, device=dev) for _ in range(L)]
+            w2, b2 = self.w2, self.b2  # the temperature folded into the last layer: one op less per sample
+            if temperature != 1.0:
+                w2, b2 = w2 / temperature, b2 / temperature
         for t0 in range(0, T, self.block):
             t1 = min(T, t0 + self.block)
             gates = self._gates(cond, t0, t1, spk)
             if fast is not None:
                 prev = fast(gates, qv, pv, dil, self.taps, res, H, Ha, Hb, Ta, Sb, Zl, Z, self.skip, self.skip_bias,
-                            self.w1, self.b1, self.w2, self.b2, self.embed, prev, u_all, out, t0, t1, self.scale,
-                            float(temperature))
+                            self.w1, self.b1, w2, b2, self.embed, prev, u_all, out, t0, t1, self.scale, 1.0)
                 continue
             for t in range(t0, t1):
                 tl = t - t0
