@@ -114,6 +114,10 @@ def test_streamed_chunks_concatenate_to_the_batch_output():
     streamed = np.concatenate(chunks)
     assert streamed.shape == batch[0].shape == (25 * 200,)
     assert np.mean(np.abs(streamed - batch[0]) < 1e-5) > 0.99
+    # a ramp (1, 2, 4, 4, 4, 2 segments): a small first chunk, the same audio
+    ramp = list(folded_stream(model, mel, fold, group=4, first_group=1))
+    assert [len(c) for c in ramp[:3]] == [300 - 60, 2 * 300, 4 * 300]  # the first holds back a crossfade
+    assert np.mean(np.abs(np.concatenate(ramp) - batch[0]) < 1e-5) > 0.99
 
 
 def test_batched_utterances_equal_one_by_one():

@@ -224,10 +224,13 @@ def segment_uniforms(seed: int, k: int, length: int) -> torch.Tensor:
 
 @torch.no_grad()
 def folded_stream(model: WaveNet, log_mel: torch.Tensor, fold: FoldConfig, speaker=None,
-                  group: int | None = None, stepper: CachedStepper | None = None) -> Iterator[np.ndarray]:
+                  group: int | None = None, stepper: CachedStepper | None = None,
+                  first_group: int | None = None) -> Iterator[np.ndarray]:
     """(n_mels, T_frames) natural-log mel -> float32 waveform chunks (concatenated: T_frames * hop
     samples). Segment k spans samples [k*segment - overlap, (k+1)*segment); each chunk is one group of
-    `group` (default fold.batch) segments generated as a batch; joins are cross-faded."""
+    `group` (default fold.batch) segments generated as a batch; joins are cross-faded.
+    first_group: the first chunk's segments (then doubling up to `group`), so playback can start after a
+    small batch; every segment has its own uniforms, so the audio does not depend on the grouping."""
     cfg = model.cfg
     dev = next(model.parameters()).device
     stepper = stepper or CachedStepper(model)
@@ -245,9 +248,12 @@ def folded_stream(model: WaveNet, log_mel: torch.Tensor, fold: FoldConfig, speak
     tail = None  # previous segment's last xf samples
     emitted = 0
     spk = None if speaker is None else torch.as_tensor([int(speaker)], device=dev)
-    for k0 in range(0, K, group):
+    k0, size = 0, max(1, min(group, first_group or group))
+    while k0 < K:
+        k1 = min(K, k0 + size)
         with torch_threads(threads):
-            chunk, tail = _fold_group(model, stepper, U, fold, k0, min(K, k0 + group), K, N, spk, fade, tail)
+            chunk, tail = _fold_group(model, stepper, U, fold, k0, k1, K, N, spk, fade, tail)
+        k0, size = k1, min(group, size * 2)
         end = min(N, emitted + len(chunk))
         chunk = chunk[: end - emitted]
         emitted = end
