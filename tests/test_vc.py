@@ -124,6 +124,47 @@ def test_recipe_pairs_and_one_step_lowers_the_loss(vc_corpus, tmp_path):
     assert loss_now() < before
 
 
+def test_context_loss_is_zero_at_its_target_and_masks_what_has_none():
+    from engine.models.vc.context_targets import context_loss
+
+    torch.manual_seed(0)
+    align = torch.softmax(torch.randn(2, 5, 7), dim=-1)
+    memory = torch.randn(2, 7, 12)
+    own = torch.bmm(align, memory[..., :8])
+    lengths = torch.tensor([5, 3])
+    assert context_loss(align, memory, [own[0], own[1, :3]], lengths).item() < 1e-10
+    assert context_loss(align, memory, [None, None], lengths) is None
+    wrong = context_loss(align, memory, [own[0] + 1.0, None], lengths)
+    assert abs(wrong.item() - 1.0) < 1e-5  # only the item with a target counts
+    # steps past an item's length are left out: a target wrong only there costs nothing
+    tail = own[1].clone()
+    tail[3:] += 5.0
+    assert context_loss(align, memory, [None, tail], lengths).item() < 1e-10
+
+
+def test_context_targets_come_from_the_default_voice_and_train(vc_corpus, tmp_path):
+    recipe = tiny_recipe(vc_corpus, tmp_path, context_weight=1.0)
+    dim, r = recipe.cfg.model.encoder_dim, recipe.cfg.model.r
+    assert recipe.contexts, "the default voice aligns these espeak sentences"
+    for uid, ctx in recipe.contexts.items():
+        frames = recipe.mels[("tgt", uid)].shape[-1]
+        assert ctx.shape == ((frames + r - 1) // r, dim)
+        assert float(ctx.float().abs().max()) <= 1.0 + 1e-3  # tanh/GRU outputs weighted by attention rows
+    torch.manual_seed(0)
+    model = recipe.networks(torch.device("cpu"))["model"]
+    opt = recipe.make_optimizer("model", model)
+    pairs = [p for p in recipe.train_pairs if p.tgt[1] in recipe.contexts][:4]
+    values = []
+    for _ in range(6):
+        torch.manual_seed(1)
+        loss, scalars = recipe._loss(model, pairs, step=0)
+        values.append(scalars["context"])
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    assert values[-1] < values[0]
+
+
 def test_vtlp_warps_only_training_sources_reproducibly(vc_corpus, tmp_path):
     recipe = tiny_recipe(vc_corpus, tmp_path)
     assert recipe.warps(3, 4) is None  # off by default

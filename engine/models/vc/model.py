@@ -78,13 +78,14 @@ class Converter(nn.Module):
     # ----- training: teacher-forced ------------------------------------------------------------
     def forward(self, src, src_lengths, mels, mel_lengths=None, postnet: bool = True):
         """Teacher-forced pass -> dict: mel, mel_post (B, n_mels, T), stop_logits (B, T_steps),
-        alignments (B, T_steps, T_enc), ctc_log_probs (B, T_enc, C) or None, enc_lengths (B,).
+        alignments (B, T_steps, T_enc), ctc_log_probs (B, T_enc, C) or None, enc_lengths (B,),
+        memory (B, T_enc, memory_dim).
         With postnet False, mel_post is mel (training with a frozen postnet skips it)."""
         memory, mask, enc_lengths, log_probs = self.encode(src, src_lengths)
         mel, stops, aligns = self.decoder.teacher_forced(memory, mask, mels)
         mel_post = mel + self.postnet(mel) if (postnet and self.postnet is not None) else mel
         return {"mel": mel, "mel_post": mel_post, "stop_logits": stops, "alignments": aligns,
-                "ctc_log_probs": log_probs, "enc_lengths": enc_lengths}
+                "ctc_log_probs": log_probs, "enc_lengths": enc_lengths, "memory": memory}
 
     # ----- inference: streaming ----------------------------------------------------------------
     @torch.inference_mode()

@@ -30,6 +30,7 @@ from engine.layers.masks import sequence_mask
 from engine.layers.pyramidal_lstm import reduced_length
 from engine.models.config_base import config_from_dict
 from engine.models.vc.config import DECODER_FIELDS, VCConfig
+from engine.models.vc.context_targets import context_loss
 from engine.models.vc.model import Converter
 from engine.text import SymbolSet
 from engine.training.losses import guided_attention_loss, masked_l1, stop_loss, stop_targets
@@ -73,6 +74,12 @@ class VCTrainConfig(TrainConfigBase):
     """Weight of the KL term between the teacher's and the student's attention (with a teacher)."""
     teacher: str = ""
     """A trained converter run or bundle whose attention is distilled ('' = none)."""
+    context_weight: float = 0.0
+    """Weight of the context loss: the squared distance between the converter's attention context and the
+    one `context_voice` reads, teacher-forced on the same target recording (engine.models.vc.context_targets);
+    0 = off."""
+    context_voice: str = "default"
+    """The Tacotron voice whose text-encoder contexts the converter's are pulled toward (with context_weight)."""
     pretrain_autoencoder: bool = False
     """Start with `autoencoder_epochs` epochs of reconstructing every voice from itself."""
     autoencoder_epochs: int = 1
@@ -242,6 +249,13 @@ class VCRecipe(Recipe):
         self.val_pairs = [pairs[i] for i in order[:n_val]]
         self.train_pairs = [pairs[i] for i in order[n_val:]]
         self.ae_pairs = pairs_for(train_ids, [cfg.target, *sources], autoencode=True) if cfg.pretrain_autoencoder else []
+        self.contexts: dict[str, torch.Tensor] = {}
+        if cfg.context_weight > 0:
+            from engine.models.vc.context_targets import voice_contexts
+
+            texts = {i: by_key[(cfg.target, i)].text for i in train_ids if (cfg.target, i) in self.mels}
+            self.contexts = voice_contexts(cfg.context_voice, texts, {i: self.mels[(cfg.target, i)] for i in texts},
+                                           mcfg.encoder_dim, self.log, seed=cfg.loop.seed)
         # Held-out prompts of the seen sources, spread over the speakers (free-running validation).
         held = pairs_for(eval_ids, sources)
         held.sort(key=lambda p: (p.src[1], p.src[0]))
@@ -400,6 +414,13 @@ class VCRecipe(Recipe):
             l_kl = attention_kl(t_out["alignments"], out["alignments"], (tgt_lens + r - 1) // r)
             total = total + self.cfg.distill_weight * l_kl
             scalars["distill"] = l_kl.item()
+        if self.cfg.context_weight > 0 and self.contexts:
+            targets = [self.contexts.get(p.tgt[1]) if p.tgt[0] == self.cfg.target and p.src != p.tgt else None
+                       for p in pairs]
+            l_ctx = context_loss(out["alignments"], out["memory"], targets, (tgt_lens + r - 1) // r)
+            if l_ctx is not None:
+                total = total + self.cfg.context_weight * l_ctx
+                scalars["context"] = l_ctx.item()
         return total, scalars
 
     # ----- validation ---------------------------------------------------------------------------
