@@ -118,8 +118,18 @@ class SpeakController(QObject):
         self.w.speak_tab.takes_pane.set_pending_text(f"…  in progress: {text}")
 
     def started(self, job_id: int, ev) -> None:
-        if self.current(job_id) is None:
+        job = self.current(job_id)
+        if job is None:
             return
+        if job.started:
+            # The engine runs the job again from the start (it moved to the CPU after CUDA ran out of
+            # memory): what was drawn, counted and played of the first attempt is dropped.
+            self.w.audio.stop()
+            self.stream_open = False
+            self._fed_segment = -1
+            self._decoded = self._vocoded = 0
+            job.first_audio_s = job.first_mel_s = None
+        job.started = True
         for view in self._views():
             view.follow(True)
         self.vm.begin(ev.segments)

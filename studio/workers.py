@@ -55,6 +55,8 @@ class SpeakJob:
     id: int = field(default_factory=lambda: next(_job_ids))
     t0: float = field(default_factory=time.perf_counter)
     cancelled: bool = False
+    started: bool = False
+    """The engine said jobStarted (a second one means it runs the job again, e.g. on the CPU)."""
     # Seconds after t0, filled on the GUI thread as the signals arrive.
     first_mel_s: float | None = None
     first_audio_s: float | None = None

@@ -512,3 +512,31 @@ def test_takes_survive_a_restart_and_can_be_deleted(qtbot, window, user_data, mo
     finally:
         other.close()
         other.shutdown()
+
+
+def test_a_job_run_again_by_the_engine_starts_over(window, monkeypatch):
+    """The engine re-runs a job from the start after CUDA ran out of memory (a second jobStarted with
+    the same id): what the first attempt fed to playback is stopped, and the retry's audio opens a new
+    stream instead of being appended after it."""
+    from engine.inference.pipeline import AudioChunk, Started
+    from studio.engine_process import SegmentLabels
+    from studio.workers import SpeakJob
+
+    calls = []
+    monkeypatch.setattr(window.audio, "begin", lambda sr: calls.append("begin") or True)
+    monkeypatch.setattr(window.audio, "feed", lambda wav: calls.append(len(wav)))
+    monkeypatch.setattr(window.audio, "stop", lambda: calls.append("stop"))
+    ctl = window.speaking
+    job = SpeakJob("Run me twice.")
+    monkeypatch.setattr(window, "job", job)
+    monkeypatch.setattr(ctl, "_fed_segment", -1)  # as start() leaves it
+    monkeypatch.setattr(ctl, "stream_open", False)
+    started = Started([SegmentLabels(0, "Run me twice.", ["r", "ah", "n"])], None)
+    wav = np.zeros(800, dtype=np.float32)
+    ctl.started(job.id, started)
+    ctl.audio_chunk(job.id, AudioChunk(0, wav, last=False))
+    assert calls == ["begin", 800] and job.first_audio_s is not None
+    ctl.started(job.id, started)  # the engine starts the job again
+    assert calls[-1] == "stop" and not ctl.stream_open and job.first_audio_s is None
+    ctl.audio_chunk(job.id, AudioChunk(0, wav[:400], last=False))
+    assert calls[-2:] == ["begin", 400]  # a new stream, not the old one continued
