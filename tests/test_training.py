@@ -62,6 +62,30 @@ def test_resume_reproduces_the_next_loss_exactly(multispeaker_corpus, tmp_path):
     assert a[1] != a[4]
 
 
+def test_cli_resume_keeps_the_settings_the_run_was_started_with(multispeaker_corpus, tmp_path, monkeypatch):
+    """`train --resume` without --config goes on with the run's own train config (saved in its
+    checkpoint), not the preset's; a --config given with --resume still overrides it."""
+    from engine.cli import main
+
+    monkeypatch.setenv("PRUFROCK_CACHE_DIR", str(tmp_path / "cache"))
+    run, cfg = tmp_path / "run", tmp_path / "cfg.json"
+    cfg.write_text(json.dumps({"guided_attention_weight": 0.37, "loop": {"checkpoint_every": 2, "val_every": 1000}}))
+    base = ["train", "tacotron", "--data", str(multispeaker_corpus), "--preset", "tiny", "--out", str(run)]
+    assert main([*base, "--config", str(cfg), "--max-steps", "2"]) == 0
+    assert main([*base, "--max-steps", "3", "--resume"]) == 0
+    events = [json.loads(line) for line in (run / "events.jsonl").read_text().splitlines()]
+    starts = [e for e in events if e["type"] == "start"]
+    assert [e["step"] for e in starts] == [0, 2]
+    train = starts[-1]["config"]["train"]
+    assert train["guided_attention_weight"] == 0.37 and train["loop"]["checkpoint_every"] == 2
+    assert train["loop"]["max_steps"] == 3  # --max-steps still applies
+    cfg.write_text(json.dumps({"guided_attention_weight": 0.5}))
+    assert main([*base, "--config", str(cfg), "--max-steps", "4", "--resume"]) == 0
+    starts = [json.loads(line) for line in (run / "events.jsonl").read_text().splitlines()]
+    train = [e for e in starts if e["type"] == "start"][-1]["config"]["train"]
+    assert train["guided_attention_weight"] == 0.5 and train["loop"]["checkpoint_every"] == 2
+
+
 def test_checkpoints_are_atomic_and_pruned(tmp_path):
     model = torch.nn.Linear(3, 2)
     opt = torch.optim.Adam(model.parameters())

@@ -26,7 +26,7 @@ def add_parser(sub) -> None:
                    help="size and schedule: tiny (a smoke run), default (CPU), large (GPU); per recipe")
     p.add_argument("--config", type=Path, default=None, help="JSON file overriding the preset's settings")
     p.add_argument("--max-steps", type=int_in(0, 10**9, "a step count"), default=None, help="stop after N steps")
-    p.add_argument("--resume", action="store_true", help="continue from the run's last complete checkpoint")
+    p.add_argument("--resume", action="store_true", help="continue from the run's last complete checkpoint, with the train config it was started with (--config overrides fields of it)")
     p.add_argument("--init-from", type=Path, default=None,
                    help="start from the weights of a checkpoint folder (fresh optimizer)")
     seen = set()
@@ -115,9 +115,18 @@ def run(args) -> int:
     from engine.training.recipe import load_train_config
     from engine.training.trainer import Trainer
 
-    cfg = load_train_config(recipe_cls, preset, args.config, args.max_steps)
-    if args.resume and not (args.out / "checkpoints").exists():
-        raise BadInput(f"nothing to resume in {args.out}: it has no checkpoints")
+    saved = None
+    if args.resume:
+        from engine.training.checkpoint import latest_checkpoint, read_state
+
+        ckpt = latest_checkpoint(args.out) if (args.out / "checkpoints").exists() else None
+        if ckpt is None:
+            raise BadInput(f"nothing to resume in {args.out}: it has no checkpoints")
+        state = read_state(ckpt)
+        if state.get("recipe", recipe_cls.name) != recipe_cls.name:
+            raise BadInput(f"{args.out} is a {state.get('recipe')} run, not {recipe_cls.name}")
+        saved = (state.get("config") or {}).get("train")
+    cfg = load_train_config(recipe_cls, preset, args.config, args.max_steps, saved=saved)
     recipe = recipe_cls.from_cli(cfg, args)
     recipe.preset = preset
     result = Trainer(recipe, args.out, device=args.device, resume=args.resume, init_from=args.init_from).run()

@@ -179,9 +179,18 @@ def merge_config(base: dict, overrides: dict) -> dict:
 
 
 def load_train_config(recipe_cls, preset_name: str = "default", config_file: Path | None = None,
-                      max_steps: int | None = None):
-    """A recipe's preset overlaid with a JSON config file (same structure as its to_dict())."""
-    cfg = recipe_cls.preset_config(preset_name)
+                      max_steps: int | None = None, saved: dict | None = None):
+    """A recipe's preset overlaid with a JSON config file (same structure as its to_dict()).
+    saved: the train config a run's checkpoint holds (a resume): it replaces the preset, so the run goes
+    on with the settings it was started with; a config file and max_steps still override it."""
+    if saved is not None:
+        try:
+            cfg = recipe_cls.config_from_dict(merge_config(recipe_cls.preset_config(preset_name).to_dict(), saved))
+        except (TypeError, ValueError) as exc:
+            raise BadInput(f"the run's saved train config does not fit this version's {recipe_cls.name} recipe: "
+                           f"{exc}") from None
+    else:
+        cfg = recipe_cls.preset_config(preset_name)
     if config_file is not None:
         path = Path(config_file)
         if not path.exists():
