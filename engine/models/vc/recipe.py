@@ -77,7 +77,8 @@ class VCTrainConfig(TrainConfigBase):
     context_weight: float = 0.0
     """Weight of the context loss: the squared distance between the converter's attention context and the
     one `context_voice` reads, teacher-forced on the same target recording (engine.models.vc.context_targets);
-    0 = off."""
+    0 = off. Measured at 2 and 8 on the default converter: the contexts moved toward the voice's and the
+    WER rose (resources/models/default-vc/CARD.md)."""
     context_voice: str = "default"
     """The Tacotron voice whose text-encoder contexts the converter's are pulled toward (with context_weight)."""
     pretrain_autoencoder: bool = False
