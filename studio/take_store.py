@@ -3,8 +3,10 @@
     USER_DATA/takes/take-20250101-120000-123/take.json     text, voice, style, vocoder, timings, flags
                                              arrays.npz    wav, and per sentence its mel and alignment
 
-Each take is written atomically (engine.fsutil.atomic_dir) as soon as it is made; the studio lists
-them again when it opens. No pickle: the arrays are plain numeric .npz entries.
+Each take is written atomically (engine.fsutil.atomic_dir) as soon as it is made, on the store's own
+writer thread (`save_later`), so the GUI thread never waits for the disk; deletions go through the same
+queue, after the writes before them; `flush()` waits for the queue (the window's shutdown does). The studio
+lists the takes again when it opens. No pickle: the arrays are plain numeric .npz entries.
 
 Only the latest takes keep their arrays in memory: an older one is a `StoredTake` (what the takes
 list shows: text, voice, style, duration, RTF...) whose `load()` reads the full Take back, so the
@@ -16,6 +18,7 @@ import json
 import logging
 import shutil
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -75,6 +78,31 @@ class TakeStore:
         self.root = Path(root) if root is not None else takes_dir()
         self.limit = limit
         """At most this many takes are kept; the oldest go first."""
+        self._writer: ThreadPoolExecutor | None = None
+        self._last: Future | None = None
+
+    def _queue(self, job, *args) -> Future:
+        """Run job(*args) on the writer thread, after everything queued before it."""
+        if self._writer is None:
+            self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="take-writer")
+        self._last = self._writer.submit(job, *args)
+        return self._last
+
+    def save_later(self, take: Take) -> Future:
+        """Write a take on the writer thread; `take.folder` is set once it is on disk. -> the Future of
+        `save`'s result."""
+        return self._queue(self.save, take)
+
+    def flush(self, timeout_s: float | None = None) -> None:
+        """Wait until every queued write and deletion is done."""
+        if self._last is not None:
+            self._last.exception(timeout=timeout_s)  # waits; a failed write was logged by save()
+
+    def close(self) -> None:
+        """Finish the queue and stop the writer thread."""
+        if self._writer is not None:
+            self._writer.shutdown(wait=True)
+            self._writer = None
 
     def save(self, take: Take) -> Path | None:
         """Write a take; -> its folder (None when the disk refuses: the take stays in memory)."""
@@ -142,6 +170,14 @@ class TakeStore:
         return out
 
     def delete(self, take: Take) -> None:
+        """Remove a take's folder, after any write queued before (its folder is known only then)."""
+        if self._writer is None:
+            self._delete_now(take)
+        else:
+            self._queue(self._delete_now, take)
+
+    @staticmethod
+    def _delete_now(take: Take) -> None:
         folder = getattr(take, "folder", None)
         if folder:
             shutil.rmtree(folder, ignore_errors=True)

@@ -50,9 +50,9 @@ class TakesController(QObject):
         return len(self.takes)
 
     def add(self, take) -> int:
-        """A new take: keep it (on disk too), list it, and select it at the next turn of the event loop
-        (two short pauses of the GUI thread rather than one long one)."""
-        self.store.save(take)
+        """A new take: keep it (written to disk on the store's writer thread), list it, and select it at
+        the next turn of the event loop (two short pauses of the GUI thread rather than one long one)."""
+        self.store.save_later(take)
         self.takes.append(take)
         self.pane.add(take, len(self.takes) - 1)
         old = len(self.takes) - 1 - KEEP_IN_MEMORY

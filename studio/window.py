@@ -425,6 +425,7 @@ class MainWindow(QMainWindow):
         self.converting.stop_recording()
         self.audio.shutdown()
         self.engine.shutdown()
+        self.takes_ctl.store.close()  # the last take's files are written before the window goes
 
     def closeEvent(self, event) -> None:  # noqa: N802
         try:

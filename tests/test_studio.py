@@ -467,8 +467,18 @@ def test_layout_holds_at_800x600(qtbot, window):
 
 
 def test_takes_survive_a_restart_and_can_be_deleted(qtbot, window, user_data, monkeypatch, tmp_path):
+    import threading
+
+    import studio.take_store as take_store
+
+    writers = []
+    real_savez = take_store.np.savez
+    monkeypatch.setattr(take_store.np, "savez",
+                        lambda *a, **k: writers.append(threading.current_thread()) or real_savez(*a, **k))
     take = speak(qtbot, window, text="Bring the books.", click=False)
+    window.takes_ctl.store.flush(timeout_s=30)
     assert take.folder and os.path.isdir(take.folder)
+    assert writers and threading.main_thread() not in writers  # the GUI thread never waits for the disk
     from studio.take_store import TakeStore
 
     n = len(TakeStore().folders())  # this window's takes, and those of other windows of this module
@@ -508,6 +518,7 @@ def test_takes_survive_a_restart_and_can_be_deleted(qtbot, window, user_data, mo
         # Deleting removes it from the list and from the disk.
         other.takes_pane.deleteRequested.emit(n - 1)
         assert len(other.takes) == n - 1 and other.takes_list.count() == n - 1
+        other.takes_ctl.store.flush(timeout_s=30)
         assert not os.path.exists(take.folder)
     finally:
         other.close()

@@ -138,6 +138,7 @@ def test_drop_then_convert_adds_a_take_that_exports(qtbot, window, rendered, tmp
     assert window.findChild(QAbstractButton, "playConvertedButton").isEnabled()
     assert window.findChild(QAbstractButton, "exportConvertedButton").isEnabled()
     # Kept on disk like any take (the restart test of test_studio.py covers reloading).
+    window.takes_ctl.store.flush(timeout_s=30)
     assert take.folder and os.path.isdir(take.folder)
 
 

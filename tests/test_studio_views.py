@@ -338,6 +338,7 @@ def test_polished_take_shows_its_mel_before_and_after(qtbot, window, user_data):
         np.testing.assert_allclose(before[:, : take.mels_before_polish[0].shape[-1]], take.mels_before_polish[0])
         toggle.setChecked(False)
         np.testing.assert_allclose(window.spectrogram._data, after)
+        window.takes_ctl.store.flush(timeout_s=30)
         back = TakeStore().load(take.folder)
         np.testing.assert_allclose(back.mels_before_polish[0], take.mels_before_polish[0])
     finally:
