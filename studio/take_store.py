@@ -73,6 +73,13 @@ def takes_dir() -> Path:
     return user_data_dir() / "takes"
 
 
+def _log_failure(future: Future) -> None:
+    """A queued write or deletion that raised (save() itself logs what the disk refuses)."""
+    exc = future.exception()
+    if exc is not None:
+        log.error("the take writer failed: %s", exc, exc_info=exc)
+
+
 class TakeStore:
     def __init__(self, root: Path | None = None, limit: int = 200) -> None:
         self.root = Path(root) if root is not None else takes_dir()
@@ -86,6 +93,7 @@ class TakeStore:
         if self._writer is None:
             self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="take-writer")
         self._last = self._writer.submit(job, *args)
+        self._last.add_done_callback(_log_failure)
         return self._last
 
     def save_later(self, take: Take) -> Future:

@@ -551,3 +551,37 @@ def test_a_job_run_again_by_the_engine_starts_over(window, monkeypatch):
     assert calls[-1] == "stop" and not ctl.stream_open and job.first_audio_s is None
     ctl.audio_chunk(job.id, AudioChunk(0, wav[:400], last=False))
     assert calls[-2:] == ["begin", 400]  # a new stream, not the old one continued
+
+
+def test_take_store_writes_in_order_off_the_calling_thread(tmp_path):
+    """save_later writes on the writer thread; a deletion queued right after a write removes what that
+    write made (its folder is known only then); flush waits; the limit prunes the oldest."""
+    import threading
+
+    from engine.inference.pipeline import Take
+    from engine.inference.synthesizer import SegmentResult
+    from studio.take_store import TakeStore
+
+    def make(i):
+        seg = SegmentResult(0, f"take {i}", ["t"], np.full((4, 3), i, np.float32), np.eye(3, 1, dtype=np.float32),
+                            True, True)
+        return Take(text=f"take {i}", wav=np.full(160, i / 10, np.float32), sample_rate=16000, segments=[seg],
+                    model="m", vocoder="griffinlim", device="cpu", style="", synthesis_s=0.1, vocoder_s=0.1,
+                    created=1_700_000_000 + i)
+
+    store = TakeStore(tmp_path, limit=2)
+    writers = []
+    real_save = store.save
+    store.save = lambda take: writers.append(threading.current_thread()) or real_save(take)
+    takes = [make(i) for i in range(3)]
+    for t in takes:
+        store.save_later(t)
+    store.delete(takes[1])  # queued after its write
+    store.flush(timeout_s=30)
+    assert writers and threading.current_thread() not in writers
+    assert all(t.folder for t in takes)
+    left = store.folders()
+    assert [str(p) for p in left] == [takes[2].folder]  # take 0 pruned (limit 2), take 1 deleted
+    back = store.load(left[0])
+    assert back.text == "take 2" and np.allclose(back.wav, 0.2) and np.allclose(back.mel, 2)
+    store.close()
