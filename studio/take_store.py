@@ -104,7 +104,7 @@ class TakeStore:
     def flush(self, timeout_s: float | None = None) -> None:
         """Wait until every queued write and deletion is done."""
         if self._last is not None:
-            self._last.exception(timeout=timeout_s)  # waits; a failed write was logged by save()
+            self._last.exception(timeout=timeout_s)  # waits; a job that failed was logged (_log_failure)
 
     def close(self) -> None:
         """Finish the queue and stop the writer thread."""
