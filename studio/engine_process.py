@@ -43,6 +43,8 @@ from pathlib import Path
 
 import numpy as np
 
+from engine import priority
+
 log = logging.getLogger("prufrock.engine")
 
 
@@ -515,6 +517,7 @@ def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     logging.basicConfig(level=logging.WARNING, format="prufrock engine: %(levelname)s %(message)s")
     address = argv[0]
+    priority.apply_from_env()  # below the window's priority: see engine/priority.py
     authkey = bytes.fromhex(sys.stdin.readline().strip())
     events = Client(address, authkey=authkey)
     commands = Client(address, authkey=authkey)

@@ -131,6 +131,15 @@ def test_contract_object_names(window):
         assert "No mel polisher is installed for " + window.voice.name in polish.toolTip()
 
 
+@pytest.mark.skipif(not hasattr(os, "getpriority"), reason="no process niceness on this platform")
+def test_the_engine_process_runs_below_the_window_priority(window):
+    from engine.priority import BACKGROUND_NICENESS
+
+    mine = os.getpriority(os.PRIO_PROCESS, 0)
+    engine = os.getpriority(os.PRIO_PROCESS, window.engine.process.pid)
+    assert engine >= min(19, max(mine, BACKGROUND_NICENESS)) and engine > mine or mine >= 19
+
+
 def test_speak_draws_live_views_and_adds_a_take(qtbot, window):
     chunks = []
     window.engine.chunk.connect(lambda job_id, ev: chunks.append(ev))

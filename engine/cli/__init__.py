@@ -13,6 +13,7 @@ import argparse
 import importlib
 import sys
 
+from engine import priority
 from engine.errors import BadInput, NotBuiltYet
 
 COMMANDS = ["say", "convert", "vocode", "corpus", "train", "models", "eval", "bench"]
@@ -65,6 +66,7 @@ def sub_names(parser: argparse.ArgumentParser) -> set[str]:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    priority.apply_from_env()  # a job the studio started runs below the window's priority
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QProcessEnvironment
 
+from engine import priority
 from engine.paths import PROJECT_ROOT, user_data_dir
 
 
@@ -29,6 +30,8 @@ def environment() -> QProcessEnvironment:
     paths = [str(PROJECT_ROOT)] + [p for p in [env.value("PYTHONPATH", "")] if p]
     env.insert("PYTHONPATH", os.pathsep.join(paths))
     env.insert("PYTHONUNBUFFERED", "1")
+    if not env.contains(priority.NICENESS_ENV):  # below the window's priority (engine/priority.py)
+        env.insert(priority.NICENESS_ENV, str(priority.BACKGROUND_NICENESS))
     return env
 
 

@@ -122,7 +122,7 @@ class Placeholder:
         self.label.setStyleSheet("QLabel { color: #8d8d99; background: transparent; }")
         self.label.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
         self.plot = plot
-        self.shown = True
+        self.shown: bool | None = None
         plot.installEventFilter(self._filter())
         self.set_visible(True)
 
@@ -145,7 +145,10 @@ class Placeholder:
 
     def set_visible(self, on: bool) -> None:
         """Show the hint over an empty plot; its axes keep their size (nothing moves) but show no
-        numbers or names, which would mean nothing without data."""
+        numbers or names, which would mean nothing without data. Only a change does anything: restyling
+        an axis throws away its drawn ticks, and the views call this on every update while streaming."""
+        if on == self.shown:
+            return
         self.label.setVisible(on)
         self.shown = on
         item = self.plot.getPlotItem()
