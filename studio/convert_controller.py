@@ -178,8 +178,8 @@ class ConvertController(QObject):
         view = self.tab.source_view
         if view.audio is None and self.info is not None:
             view.set_audio(self.info.audio)
+        view.follow(False)  # fit the source: applied by set_mel
         view.set_mel(info.mel)
-        view.follow(False)
         self.vm.clear()
         self.vm.flush()
         self.tab.source.prompt.setText("Source (drop another to replace it):")

@@ -20,16 +20,10 @@ import time
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QObject, QTimer
+from PySide6.QtCore import QObject
 
 from engine.inference.pipeline import SENTENCE_GAP_S
 from studio.workers import SpeakJob
-
-UNFOLLOW_STAGGER_MS = 15
-"""At the end of a job the views stop following the stream one at a time, this far apart (more than the
-5 ms the window's timers need between two pieces of work): each one's refit repaints it and the views
-sharing its time axis; all at once, that repaint was the longest pause of the GUI thread (30-40 ms on
-2 cores with three views)."""
 
 
 class SpeakController(QObject):
@@ -236,11 +230,8 @@ class SpeakController(QObject):
             self.stream_open = False
         w.speak_tab.takes_pane.drop_pending()
         self.vm.end_live()
-        for i, view in enumerate(self._views()):
-            if i == 0:
-                view.follow(False)
-            else:  # a later one only if no new job has made it follow again
-                QTimer.singleShot(i * UNFOLLOW_STAGGER_MS, view, lambda v=view: self.w.job is None and v.follow(False))
+        for view in self._views():
+            view.follow(False)  # each fits the take when it next draws (studio/views/refit.py)
         if self.target is not None:
             self.target.job_ended()
         self.target = None

@@ -4,9 +4,11 @@
                                              arrays.npz    wav, and per sentence its mel and alignment
 
 Each take is written atomically (engine.fsutil.atomic_dir) as soon as it is made, on the store's own
-writer thread (`save_later`), so the GUI thread never waits for the disk; deletions go through the same
-queue, after the writes before them; `flush()` waits for the queue (the window's shutdown does). The studio
-lists the takes again when it opens. No pickle: the arrays are plain numeric .npz entries.
+thread (`save_later`), so the GUI thread never waits for the disk; deletions, read-backs (`read_later`)
+and exports (`export_later`) go through the same queue, in order: a take is read or exported after the
+write queued before it, and never after its deletion. `flush()` waits for the queue (the window's
+shutdown does). The studio lists the takes again when it opens (their take.json only). No pickle: the
+arrays are plain numeric .npz entries.
 
 Only the latest takes keep their arrays in memory: an older one is a `StoredTake` (what the takes
 list shows: text, voice, style, duration, RTF...) whose `load()` reads the full Take back, so the
@@ -55,9 +57,9 @@ class StoredTake:
 
 
 def stored(take: Take) -> StoredTake | Take:
-    """The light form of a take kept on disk (the take itself when it is not on disk)."""
+    """The light form of a take kept on disk (the take itself when it is not on disk or already light)."""
     folder = getattr(take, "folder", None)
-    if not folder:
+    if not folder or isinstance(take, StoredTake):
         return take
     meta = {k: getattr(take, k) for k in FIELDS}
     meta["duration_s"] = take.duration_s
@@ -67,6 +69,13 @@ def stored(take: Take) -> StoredTake | Take:
 def full(take) -> Take:
     """A Take with its arrays (reading a StoredTake back from disk)."""
     return take.load() if isinstance(take, StoredTake) else take
+
+
+def _export(take, path: Path) -> Path:
+    from engine.audio.io import save_audio
+
+    take = full(take)
+    return save_audio(path, take.wav, take.sample_rate)
 
 
 def takes_dir() -> Path:
@@ -88,13 +97,26 @@ class TakeStore:
         self._writer: ThreadPoolExecutor | None = None
         self._last: Future | None = None
 
-    def _queue(self, job, *args) -> Future:
+    def _queue(self, job, *args, log_failure: bool = True) -> Future:
         """Run job(*args) on the writer thread, after everything queued before it."""
         if self._writer is None:
             self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="take-writer")
         self._last = self._writer.submit(job, *args)
-        self._last.add_done_callback(_log_failure)
+        if log_failure:
+            self._last.add_done_callback(_log_failure)
         return self._last
+
+    def read_later(self, folder) -> Future:
+        """Read a take back (`load`) on the writer thread. -> the Future of the Take (its exception: what
+        the disk or the files refused; the caller reports it)."""
+        return self._queue(self.load, folder, log_failure=False)
+
+    def export_later(self, take, path) -> Future:
+        """Write a take's audio to `path` (engine.audio.io.save_audio: atomic, the format by the suffix)
+        on the writer thread, reading a StoredTake back first. -> the Future of the path (its exception:
+        BadInput for a path that cannot be written, OSError/ValueError/KeyError for a take that cannot be
+        read back)."""
+        return self._queue(_export, take, Path(path), log_failure=False)
 
     def save_later(self, take: Take) -> Future:
         """Write a take on the writer thread; `take.folder` is set once it is on disk. -> the Future of

@@ -492,38 +492,60 @@ def test_takes_survive_a_restart_and_can_be_deleted(qtbot, window, user_data, mo
 
     n = len(TakeStore().folders())  # this window's takes, and those of other windows of this module
     assert n >= len(window.takes)
-    # A second window on the same user data folder lists the takes (as a restarted studio does).
+    # A second window on the same user data folder lists the takes (as a restarted studio does),
+    # reading their arrays only on the store's thread (at startup only each take.json is read).
+    readers = []
+    real_load = TakeStore.load
+    monkeypatch.setattr(TakeStore, "load",
+                        lambda self, folder: readers.append((threading.current_thread(), str(folder)))
+                        or real_load(self, folder))
     other = _open_window(user_data / "studio-2.ini")
     try:
         assert len(other.takes) == n and other.takes_list.count() == n
         back = other.takes[-1]
         assert back.text == take.text and back.model == take.model and back.style == take.style
         assert back.vocoder == take.vocoder and back.partial == take.partial
-        np.testing.assert_allclose(back.wav, take.wav)
-        np.testing.assert_allclose(back.mel, take.mel)
-        assert back.segments[0].tokens == take.segments[0].tokens
-        np.testing.assert_allclose(back.segments[0].alignment, take.segments[0].alignment)
-        # Selecting it shows it and restores its text.
-        assert other.takes_list.currentRow() == n - 1  # the latest take is selected at startup
+        # The latest take is selected at startup and shown once its arrays have been read back.
+        assert other.takes_list.currentRow() == n - 1
+        qtbot.waitUntil(lambda: len(other.waveform.wav) == len(take.wav), timeout=10_000)
+        other.take_vm.flush()
+        np.testing.assert_allclose(other.waveform.wav, take.wav)
+        np.testing.assert_allclose(other.spectrogram.image_data()[:, :take.segments[0].mel.shape[-1]],
+                                   take.segments[0].mel)
+        assert readers and threading.main_thread() not in [t for t, _ in readers]
+        # Selecting it again shows it and restores its text, from memory.
         other.text_input.setPlainText("something else")
         other.takes_list.setCurrentRow(-1)
         other.takes_list.setCurrentRow(n - 1)
         assert other.text_input.toPlainText() == take.text
-        other.take_vm.flush()
-        assert len(other.waveform.wav) == len(take.wav)
         # An older take (arrays on disk) is read back once for a select, a play and an export.
         from studio.take_store import StoredTake, stored
 
+        other.takes_ctl._read_back.clear()
         other.takes_ctl.takes[-1] = stored(other.takes_ctl.takes[-1])
         assert isinstance(other.takes[-1], StoredTake)
-        reads = []
-        real_load = TakeStore.load
-        monkeypatch.setattr(TakeStore, "load", lambda self, folder: reads.append(folder) or real_load(self, folder))
+        readers.clear()
+        other.take_vm.clear()
+        other.take_vm.flush()
         other.takes_list.setCurrentRow(-1)
         other.takes_list.setCurrentRow(n - 1)
-        other.takes_ctl.play(n - 1)
-        assert other.export_take(tmp_path / "again.wav", index=n - 1).exists()
-        assert reads == [take.folder]
+        assert other.takes_ctl.play(n - 1)  # plays once read (or says there is no device)
+        qtbot.waitUntil(lambda: len(other.waveform.wav) == len(take.wav), timeout=10_000)
+        assert [f for _, f in readers] == [take.folder]  # one read for the select and the play
+        assert threading.main_thread() not in [t for t, _ in readers]  # never on the GUI thread
+        # The window's Export writes on the store's thread too, and says so when it is done.
+        exported = other.takes_ctl.export_later(tmp_path / "again.wav", index=n - 1)
+        qtbot.waitUntil(lambda: "Exported take" in other.statusBar().currentMessage(), timeout=10_000)
+        assert exported.result().exists() and sf.info(str(exported.result())).frames == len(take.wav)
+        bad = other.takes_ctl.export_later(tmp_path / "no-such-folder" / "x.wav", index=n - 1)
+        qtbot.waitUntil(lambda: bad.done() and "does not exist" in (other.last_error or ""), timeout=10_000)
+        assert [f for _, f in readers] == [take.folder]  # the exports used the take read back
+        # The script API reads where it is called, and the arrays are those that were written.
+        back = other.takes_ctl.get(n - 1)
+        np.testing.assert_allclose(back.wav, take.wav)
+        np.testing.assert_allclose(back.mel, take.mel)
+        assert back.segments[0].tokens == take.segments[0].tokens
+        np.testing.assert_allclose(back.segments[0].alignment, take.segments[0].alignment)
         # Deleting removes it from the list and from the disk.
         other.takes_pane.deleteRequested.emit(n - 1)
         assert len(other.takes) == n - 1 and other.takes_list.count() == n - 1

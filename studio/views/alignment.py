@@ -7,9 +7,10 @@ import pyqtgraph as pg
 from PySide6.QtCore import QRectF
 
 from studio.views.axes import Placeholder, TokenAxis, reserve_right
+from studio.views.refit import DeferredRefit
 
 
-class AlignmentView(pg.PlotWidget):
+class AlignmentView(DeferredRefit, pg.PlotWidget):
     """Shows a (steps, symbols) attention matrix. `image_data()` returns it in that layout."""
 
     HINT = ("The attention alignment appears here as the voice reads the text:\n"
@@ -43,12 +44,17 @@ class AlignmentView(pg.PlotWidget):
     def _moved(self, *_):
         self.user_moved = True
 
+    REFIT_AXES = {}  # both axes
+
     def follow(self, live: bool) -> None:
-        """Live: the step range grows in pages (few axis redraws). Done: fit the whole alignment."""
+        """Live: the step range grows in pages (few axis redraws). Done: fit the whole alignment (at the
+        next set_alignment: studio/views/refit.py)."""
         self.live = live
         self.user_moved = False
-        if not live:
-            self.getViewBox().enableAutoRange()
+        if live:
+            self._refit_pending = False
+        else:
+            self._defer_refit()
 
     def set_alignment(self, alignment: np.ndarray, tokens: list[str]) -> None:
         alignment = np.asarray(alignment, dtype=np.float32)
@@ -62,6 +68,7 @@ class AlignmentView(pg.PlotWidget):
             self.image.clear()
             if tokens:
                 self.setYRange(0, len(tokens), padding=0)
+            self._refit_if_pending()
             return
         steps, n = alignment.shape
         self.image.setImage(alignment, autoLevels=False, levels=(0.0, 1.0))
@@ -74,6 +81,7 @@ class AlignmentView(pg.PlotWidget):
                 self.setXRange(0, max(50, steps * 1.5), padding=0)
             if (y0, y1) != (0, n):
                 self.setYRange(0, n, padding=0)
+        self._refit_if_pending()
 
     def image_data(self) -> np.ndarray:
         return self._data

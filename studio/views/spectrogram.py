@@ -8,6 +8,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import QRectF
 
 from studio.views.axes import COLORBAR_WIDTH, MelAxis, Placeholder, SecondsAxis
+from studio.views.refit import DeferredRefit
 
 AXIS_WIDTH = 56
 """Left axes of the spectrogram and the waveform have this width, so their shared time axes line up."""
@@ -18,7 +19,7 @@ DB_PER_NEPER = 20.0 / np.log(10.0)
 DEFAULT_FLOOR = float(np.log(1e-5))
 
 
-class SpectrogramView(pg.PlotWidget):
+class SpectrogramView(DeferredRefit, pg.PlotWidget):
     """Shows a (n_mels, frames) log-mel. `image_data()` returns what is drawn, in that layout."""
 
     def __init__(self, parent=None, compact: bool = False, colormap: str = "inferno",
@@ -85,16 +86,20 @@ class SpectrogramView(pg.PlotWidget):
         seconds = frames * self.audio.hop_length / self.audio.sample_rate if self.audio else frames
         self.image.setRect(QRectF(0.0, 0.0, seconds, float(n_mels)))
         self.setYRange(0, n_mels, padding=0)
+        self._refit_if_pending()
 
     def _moved(self, *_):
         self.user_moved = True
 
     def follow(self, on: bool = True) -> None:
-        """While live, the time range grows in pages (few axis redraws); else it fits the image."""
+        """While live, the time range grows in pages (few axis redraws); else it fits the image (at the
+        next set_mel: studio/views/refit.py)."""
         self.user_moved = False
         self.live = on
-        if not on:
-            self.getViewBox().enableAutoRange(x=True)
+        if on:
+            self._refit_pending = False
+        else:
+            self._defer_refit()
 
     def grow_to(self, seconds: float) -> None:
         """Live: make sure `seconds` is in view, growing the range by half again when it is not."""
