@@ -115,7 +115,7 @@ class SpeakController(QObject):
         self.w.busy_bar.setRange(0, 2 * n)
         self.w.busy_bar.setValue(self._decoded + self._vocoded)
         self.w.busy_bar.setFormat(text)
-        self.w.speak_tab.takes_pane.set_pending_text(f"…  in progress: {text}")
+        self.w.speak_tab.takes_pane.set_pending_text(text)
 
     def started(self, job_id: int, ev) -> None:
         job = self.current(job_id)

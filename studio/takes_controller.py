@@ -57,7 +57,9 @@ class TakesController(QObject):
         is selected). -> how many."""
         for take in self.store.load_all(keep_heavy=0):
             self.takes.append(take)
-            self.pane.add(take, len(self.takes) - 1)
+            self.pane.add(take, len(self.takes) - 1, scroll=False)
+        if self.takes:
+            self.list.scrollToBottom()
         return len(self.takes)
 
     def add(self, take) -> int:

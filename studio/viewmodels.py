@@ -46,8 +46,12 @@ class TakeViewModel(QObject):
         self._mark("mel", "alignment", "wave")
 
     def set_audio(self, audio) -> None:
+        """The voice's audio configuration (its hop sets the views' time axes): what is shown is drawn
+        again with it (a take listed at startup can be shown before the voice has loaded)."""
         self.audio = audio
         self.sample_rate = audio.sample_rate
+        if self.mels or self.wavs:
+            self._mark("mel", "alignment", "wave")
 
     @property
     def gap_frames(self) -> int:

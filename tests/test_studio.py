@@ -513,6 +513,11 @@ def test_takes_survive_a_restart_and_can_be_deleted(qtbot, window, user_data, mo
         np.testing.assert_allclose(other.spectrogram.image_data()[:, :take.segments[0].mel.shape[-1]],
                                    take.segments[0].mel)
         assert readers and threading.main_thread() not in [t for t, _ in readers]
+        # Its time axis is in seconds, even when it was drawn before the voice had loaded.
+        image = other.spectrogram.image
+        seconds = take.mel.shape[-1] * other.voice.audio.hop_length / other.voice.audio.sample_rate
+        qtbot.waitUntil(lambda: abs(image.mapRectToParent(image.boundingRect()).width() - seconds) < 0.05,
+                        timeout=5000)
         # Selecting it again shows it and restores its text, from memory.
         other.text_input.setPlainText("something else")
         other.takes_list.setCurrentRow(-1)
