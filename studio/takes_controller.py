@@ -246,7 +246,8 @@ class TakesController(QObject):
         it is done. -> the Future of the path."""
         self._check_index(index)
         listed = self.takes[index]
-        take = self._kept(listed) or listed
+        kept = self._kept(listed)
+        take = listed if kept is None else kept  # a StoredTake is read back on the store's thread
         path = Path(path).expanduser()
         self.w.statusBar().showMessage(f"Exporting take to {path}…")
         future = self.store.export_later(take, path)
