@@ -1,8 +1,10 @@
-"""The studio (pytest-qt, offscreen): contract widget names, speaking with live views, takes, export,
-reference clips and sliders, Stop, and errors shown in the window.
+"""The studio (pytest-qt, offscreen): contract widget names, speaking with live views, playback without
+or losing a device, reference clips and sliders, Stop, errors shown in the window, layout and the engine
+process's priority (the takes and their export: test_studio_takes.py).
 
 The window runs on the bundled default voice (resources/models/default); PRUFROCK_STUDIO_TEST_MODEL
-may name another voice folder. One window (and its engine process) serves the whole module.
+may name another voice folder. One window (and its engine process) serves the whole module
+(tests/studio_window.py).
 """
 
 import json
@@ -24,70 +26,12 @@ from PySide6.QtWidgets import (QAbstractButton, QCheckBox, QComboBox, QListWidge
                                QSlider, QStatusBar, QWidget)
 
 from engine.errors import BadInput  # noqa: E402
-from engine.paths import BUNDLED_MODELS  # noqa: E402
 
-MODEL = os.environ.get("PRUFROCK_STUDIO_TEST_MODEL") or None
-TEXT = "Please call Stella."
+from studio_window import MODEL, TEXT, TIMEOUT_MS, clean_style, speak, voice_dir, window  # noqa: E402,F401 - fixtures
+
 LONG_TEXT = " ".join(["Ask her to bring these things with her from the store."] * 12)
-TIMEOUT_MS = 120_000
-
-
-def _voice_dir():
-    return MODEL or str(BUNDLED_MODELS / "default")
-
-
-def _open_window(settings):
-    from studio import create_window
-    from studio.bench import wait_until
-
-    w = create_window(model=MODEL, settings=settings)
-    assert wait_until(lambda: w.can_speak() or w.last_error, 90), "the voice did not load"
-    assert w.can_speak(), w.last_error
-    return w
-
-
-@pytest.fixture(scope="module")
-def window(qapp, user_data):
-    if not os.path.exists(os.path.join(_voice_dir(), "config.json")):
-        pytest.skip(f"no voice at {_voice_dir()}")
-    w = _open_window(user_data / "studio.ini")
-    yield w
-    w.close()
-    w.shutdown()
-
-
-@pytest.fixture(autouse=True)
-def clean_style(request):
-    yield
-    if "window" in request.fixturenames:
-        w = request.getfixturevalue("window")
-        if w.job is not None:
-            from studio.bench import wait_until
-
-            w.stop()
-            wait_until(lambda: w.job is None, 30)  # its end (a partial take) must not reach the next test
-        w.reset_style()
-        w.banner.hide()
-
-
-def speak(qtbot, window, text=TEXT, click=True):
-    """Speak `text` (by the button) and return the new take, with its views drawn."""
-    n = len(window.takes)
-    window.text_input.setPlainText(text)
-    with qtbot.waitSignal(window.jobEnded, timeout=TIMEOUT_MS) as ended:
-        if click:
-            qtbot.mouseClick(window.speak_button, Qt.MouseButton.LeftButton)
-        else:
-            window.speak()
-    assert ended.args == ["take"], window.last_error
-    assert len(window.takes) == n + 1
-    qtbot.waitUntil(lambda: window.takes_list.currentRow() == n, timeout=5000)
-    window.take_vm.flush()
-    return window.takes[-1]
-
-
 def test_contract_object_names(window):
-    cfg = json.loads(open(os.path.join(_voice_dir(), "config.json")).read())
+    cfg = json.loads(open(os.path.join(voice_dir(), "config.json")).read())
     assert window.objectName() == "mainWindow"
     assert not window.isVisible()  # create_window builds it; `prufrock studio` shows it
     kinds = {
@@ -169,23 +113,6 @@ def test_speak_draws_live_views_and_adds_a_take(qtbot, window):
     assert "RTF" in window.rtf_label.text() and window.voice.device in window.device_label.text()
     assert window.voice.name in window.model_label.text()
     assert window.speak_button.isEnabled() and window.play_button.isEnabled()
-
-
-def test_export_wav_and_flac(qtbot, window, tmp_path):
-    take = window.takes[-1] if window.takes else speak(qtbot, window)
-    for name in ("take.wav", "take.flac"):
-        out = window.export_take(tmp_path / name)
-        info = sf.info(str(out))
-        assert info.samplerate == window.voice.audio.sample_rate == take.sample_rate
-        assert info.duration == pytest.approx(take.duration_s, abs=1e-3) and info.duration > 0
-    assert window.settings.export_folder == str(tmp_path.resolve())
-    assert not list(tmp_path.glob("*.part"))
-    with pytest.raises(BadInput):
-        window.export_take(tmp_path / "take.mp4")
-    with pytest.raises(BadInput):
-        window.export_take(tmp_path / "missing" / "take.wav")
-    with pytest.raises(BadInput):
-        window.export_take(tmp_path / "x.wav", index=10_000)
 
 
 def test_play_without_audio_device_says_so(qtbot, window):
@@ -409,8 +336,8 @@ def test_studio_command_without_display_exits_2(monkeypatch, capsys):
 
 
 def test_measure_gui_stall_reports_its_figures(qapp):
-    if not os.path.exists(os.path.join(_voice_dir(), "config.json")):
-        pytest.skip(f"no voice at {_voice_dir()}")
+    if not os.path.exists(os.path.join(voice_dir(), "config.json")):
+        pytest.skip(f"no voice at {voice_dir()}")
     from studio.bench import measure_gui_stall
 
     figures = measure_gui_stall("Hello there.", model=MODEL, warmup=False)
@@ -475,92 +402,6 @@ def test_layout_holds_at_800x600(qtbot, window):
         window.resize(1320, 840)
 
 
-def test_takes_survive_a_restart_and_can_be_deleted(qtbot, window, user_data, monkeypatch, tmp_path):
-    import threading
-
-    import studio.take_store as take_store
-
-    writers = []
-    real_savez = take_store.np.savez
-    monkeypatch.setattr(take_store.np, "savez",
-                        lambda *a, **k: writers.append(threading.current_thread()) or real_savez(*a, **k))
-    take = speak(qtbot, window, text="Bring the books.", click=False)
-    window.takes_ctl.store.flush(timeout_s=30)
-    assert take.folder and os.path.isdir(take.folder)
-    assert writers and threading.main_thread() not in writers  # the GUI thread never waits for the disk
-    from studio.take_store import TakeStore
-
-    n = len(TakeStore().folders())  # this window's takes, and those of other windows of this module
-    assert n >= len(window.takes)
-    # A second window on the same user data folder lists the takes (as a restarted studio does),
-    # reading their arrays only on the store's thread (at startup only each take.json is read).
-    readers = []
-    real_load = TakeStore.load
-    monkeypatch.setattr(TakeStore, "load",
-                        lambda self, folder: readers.append((threading.current_thread(), str(folder)))
-                        or real_load(self, folder))
-    other = _open_window(user_data / "studio-2.ini")
-    try:
-        assert len(other.takes) == n and other.takes_list.count() == n
-        back = other.takes[-1]
-        assert back.text == take.text and back.model == take.model and back.style == take.style
-        assert back.vocoder == take.vocoder and back.partial == take.partial
-        # The latest take is selected at startup and shown once its arrays have been read back.
-        assert other.takes_list.currentRow() == n - 1
-        qtbot.waitUntil(lambda: len(other.waveform.wav) == len(take.wav), timeout=10_000)
-        other.take_vm.flush()
-        np.testing.assert_allclose(other.waveform.wav, take.wav)
-        np.testing.assert_allclose(other.spectrogram.image_data()[:, :take.segments[0].mel.shape[-1]],
-                                   take.segments[0].mel)
-        assert readers and threading.main_thread() not in [t for t, _ in readers]
-        # Its time axis is in seconds, even when it was drawn before the voice had loaded.
-        image = other.spectrogram.image
-        seconds = take.mel.shape[-1] * other.voice.audio.hop_length / other.voice.audio.sample_rate
-        qtbot.waitUntil(lambda: abs(image.mapRectToParent(image.boundingRect()).width() - seconds) < 0.05,
-                        timeout=5000)
-        # Selecting it again shows it and restores its text, from memory.
-        other.text_input.setPlainText("something else")
-        other.takes_list.setCurrentRow(-1)
-        other.takes_list.setCurrentRow(n - 1)
-        assert other.text_input.toPlainText() == take.text
-        # An older take (arrays on disk) is read back once for a select, a play and an export.
-        from studio.take_store import StoredTake, stored
-
-        other.takes_ctl._read_back.clear()
-        other.takes_ctl.takes[-1] = stored(other.takes_ctl.takes[-1])
-        assert isinstance(other.takes[-1], StoredTake)
-        readers.clear()
-        other.take_vm.clear()
-        other.take_vm.flush()
-        other.takes_list.setCurrentRow(-1)
-        other.takes_list.setCurrentRow(n - 1)
-        assert other.takes_ctl.play(n - 1)  # plays once read (or says there is no device)
-        qtbot.waitUntil(lambda: len(other.waveform.wav) == len(take.wav), timeout=10_000)
-        assert [f for _, f in readers] == [take.folder]  # one read for the select and the play
-        assert threading.main_thread() not in [t for t, _ in readers]  # never on the GUI thread
-        # The window's Export writes on the store's thread too, and says so when it is done.
-        exported = other.takes_ctl.export_later(tmp_path / "again.wav", index=n - 1)
-        qtbot.waitUntil(lambda: "Exported take" in other.statusBar().currentMessage(), timeout=10_000)
-        assert exported.result().exists() and sf.info(str(exported.result())).frames == len(take.wav)
-        bad = other.takes_ctl.export_later(tmp_path / "no-such-folder" / "x.wav", index=n - 1)
-        qtbot.waitUntil(lambda: bad.done() and "does not exist" in (other.last_error or ""), timeout=10_000)
-        assert [f for _, f in readers] == [take.folder]  # the exports used the take read back
-        # The script API reads where it is called, and the arrays are those that were written.
-        back = other.takes_ctl.get(n - 1)
-        np.testing.assert_allclose(back.wav, take.wav)
-        np.testing.assert_allclose(back.mel, take.mel)
-        assert back.segments[0].tokens == take.segments[0].tokens
-        np.testing.assert_allclose(back.segments[0].alignment, take.segments[0].alignment)
-        # Deleting removes it from the list and from the disk.
-        other.takes_pane.deleteRequested.emit(n - 1)
-        assert len(other.takes) == n - 1 and other.takes_list.count() == n - 1
-        other.takes_ctl.store.flush(timeout_s=30)
-        assert not os.path.exists(take.folder)
-    finally:
-        other.close()
-        other.shutdown()
-
-
 def test_a_job_run_again_by_the_engine_starts_over(window, monkeypatch):
     """The engine re-runs a job from the start after CUDA ran out of memory (a second jobStarted with
     the same id): what the first attempt fed to playback is stopped, and the retry's audio opens a new
@@ -587,37 +428,3 @@ def test_a_job_run_again_by_the_engine_starts_over(window, monkeypatch):
     assert calls[-1] == "stop" and not ctl.stream_open and job.first_audio_s is None
     ctl.audio_chunk(job.id, AudioChunk(0, wav[:400], last=False))
     assert calls[-2:] == ["begin", 400]  # a new stream, not the old one continued
-
-
-def test_take_store_writes_in_order_off_the_calling_thread(tmp_path):
-    """save_later writes on the writer thread; a deletion queued right after a write removes what that
-    write made (its folder is known only then); flush waits; the limit prunes the oldest."""
-    import threading
-
-    from engine.inference.pipeline import Take
-    from engine.inference.synthesizer import SegmentResult
-    from studio.take_store import TakeStore
-
-    def make(i):
-        seg = SegmentResult(0, f"take {i}", ["t"], np.full((4, 3), i, np.float32), np.eye(3, 1, dtype=np.float32),
-                            True, True)
-        return Take(text=f"take {i}", wav=np.full(160, i / 10, np.float32), sample_rate=16000, segments=[seg],
-                    model="m", vocoder="griffinlim", device="cpu", style="", synthesis_s=0.1, vocoder_s=0.1,
-                    created=1_700_000_000 + i)
-
-    store = TakeStore(tmp_path, limit=2)
-    writers = []
-    real_save = store.save
-    store.save = lambda take: writers.append(threading.current_thread()) or real_save(take)
-    takes = [make(i) for i in range(3)]
-    for t in takes:
-        store.save_later(t)
-    store.delete(takes[1])  # queued after its write
-    store.flush(timeout_s=30)
-    assert writers and threading.current_thread() not in writers
-    assert all(t.folder for t in takes)
-    left = store.folders()
-    assert [str(p) for p in left] == [takes[2].folder]  # take 0 pruned (limit 2), take 1 deleted
-    back = store.load(left[0])
-    assert back.text == "take 2" and np.allclose(back.wav, 0.2) and np.allclose(back.mel, 2)
-    store.close()
