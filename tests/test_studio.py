@@ -81,7 +81,8 @@ def test_the_engine_process_runs_below_the_window_priority(window):
 
     mine = os.getpriority(os.PRIO_PROCESS, 0)
     engine = os.getpriority(os.PRIO_PROCESS, window.engine.process.pid)
-    assert engine >= min(19, max(mine, BACKGROUND_NICENESS)) and engine > mine or mine >= 19
+    # The engine asks for niceness 10; a test run that is already nicer passes its own on (never less).
+    assert engine == max(mine, BACKGROUND_NICENESS)
 
 
 def test_speak_draws_live_views_and_adds_a_take(qtbot, window):
