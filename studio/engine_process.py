@@ -44,6 +44,7 @@ from pathlib import Path
 import numpy as np
 
 from engine import priority
+from engine import threads as cpu_threads
 
 log = logging.getLogger("prufrock.engine")
 
@@ -64,6 +65,8 @@ class VoiceInfo:
     card: str
     config: dict
     load_s: float
+    threads: int = 1
+    """torch's intra-op threads in the engine process (engine/threads.py)."""
 
 
 @dataclass
@@ -223,6 +226,8 @@ class Engine:
 
     # ----- models --------------------------------------------------------------------------------
     def do_load_voice(self, spec: str, device: str) -> None:
+        import torch
+
         start = time.perf_counter()
         try:
             bundle, kind, source = _adapter_for(spec, device, ("acoustic", "converter"), "cannot speak in this version")
@@ -237,7 +242,7 @@ class Engine:
             audio=source.audio, n_style_tokens=getattr(source, "n_style_tokens", 0),
             default_weights=source.default_token_weights() if hasattr(source, "default_token_weights") else [],
             speakers=list(getattr(source, "speakers", [])), card=bundle.card, config=dict(bundle.config),
-            load_s=time.perf_counter() - start))
+            load_s=time.perf_counter() - start, threads=torch.get_num_threads()))
 
     def do_load_vocoder(self, spec: str) -> None:
         from engine.errors import BadInput
@@ -516,13 +521,20 @@ def _warm_up(source) -> None:
         source.model.postprocess(torch.zeros(1, source.audio.n_mels, 12, device=source.device))
 
 
+def configure_process() -> None:
+    """The engine process's CPU use, first thing: below the window's priority (engine/priority.py) and
+    its models on one thread unless PRUFROCK_THREADS says otherwise (engine/threads.py)."""
+    priority.apply_from_env()
+    cpu_threads.apply_from_env(cpu_threads.INTERACTIVE_THREADS)
+
+
 def main(argv=None) -> int:
     from multiprocessing.connection import Client
 
     argv = sys.argv[1:] if argv is None else argv
     logging.basicConfig(level=logging.WARNING, format="prufrock engine: %(levelname)s %(message)s")
     address = argv[0]
-    priority.apply_from_env()  # below the window's priority: see engine/priority.py
+    configure_process()
     authkey = bytes.fromhex(sys.stdin.readline().strip())
     events = Client(address, authkey=authkey)
     commands = Client(address, authkey=authkey)

@@ -119,6 +119,12 @@ class VoiceController(QObject):
         w.style_vm.set_voice(info.n_style_tokens, info.default_weights)
         self.bar.fill_speakers(info.speakers)
         w.device_label.setText(f"device: {info.device}")
+        if info.device == "cpu":
+            n = info.threads
+            w.device_label.setToolTip(f"The models run on the CPU, {n} thread{'s' if n != 1 else ''} "
+                                      "(PRUFROCK_THREADS sets it; one keeps a core free for the window)")
+        else:
+            w.device_label.setToolTip(f"The models run on {info.device}")
         w.setWindowTitle(f"Prufrock Studio — {info.name}")
         w.banner.clear("voice")
         if self.bar.offer_polish(info.name) and self.bar.polish_toggle.isChecked():

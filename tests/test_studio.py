@@ -9,6 +9,7 @@ may name another voice folder. One window (and its engine process) serves the wh
 
 import json
 import os
+import subprocess
 import sys
 import time
 
@@ -26,6 +27,7 @@ from PySide6.QtWidgets import (QAbstractButton, QCheckBox, QComboBox, QListWidge
                                QSlider, QStatusBar, QWidget)
 
 from engine.errors import BadInput  # noqa: E402
+from engine.paths import PROJECT_ROOT  # noqa: E402
 
 from studio_window import MODEL, TEXT, TIMEOUT_MS, clean_style, speak, voice_dir, window  # noqa: E402,F401 - fixtures
 
@@ -83,6 +85,22 @@ def test_the_engine_process_runs_below_the_window_priority(window):
     engine = os.getpriority(os.PRIO_PROCESS, window.engine.process.pid)
     # The engine asks for niceness 10; a test run that is already nicer passes its own on (never less).
     assert engine == max(mine, BACKGROUND_NICENESS)
+
+
+def test_the_engine_process_runs_its_models_on_one_thread(window):
+    # The window's own engine (the test run sets OMP_NUM_THREADS=1, so this alone proves little) ...
+    assert window.voice.threads == 1
+    assert "1 thread" in window.device_label.toolTip()
+    # ... and the engine process's set-up where torch would use one thread per core
+    code = "from studio.engine_process import configure_process\nconfigure_process()\nimport torch\nprint('T', torch.get_num_threads())"
+    env = {k: v for k, v in os.environ.items() if k not in ("OMP_NUM_THREADS", "PRUFROCK_THREADS")}
+    env["PYTHONPATH"] = str(PROJECT_ROOT)
+    for value, expected in ((None, 1), ("2", 2)):
+        if value:
+            env["PRUFROCK_THREADS"] = value
+        out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+        assert out.returncode == 0, out.stderr
+        assert int(out.stdout.split("T")[-1]) == expected
 
 
 def test_speak_draws_live_views_and_adds_a_take(qtbot, window):

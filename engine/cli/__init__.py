@@ -13,7 +13,7 @@ import argparse
 import importlib
 import sys
 
-from engine import priority
+from engine import priority, threads
 from engine.errors import BadInput, NotBuiltYet
 
 COMMANDS = ["say", "convert", "vocode", "corpus", "train", "models", "eval", "bench"]
@@ -67,6 +67,8 @@ def sub_names(parser: argparse.ArgumentParser) -> set[str]:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     priority.apply_from_env()  # a job the studio started runs below the window's priority
+    if threads.threads_from_env():  # torch's threads when asked (a command's --threads still wins)
+        threads.apply_from_env()
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
