@@ -5,8 +5,9 @@ its slowest thread. Synthesis, conversion and vocoding are thousands of small op
 a thread that loses its core for a moment stalls all of them. On the 2-core reference machine, with one
 core taken by another program (a training started from a terminal), the default voice through
 Griffin-Lim ran at RTF 0.134-0.164 on 2 threads against 0.039-0.044 on 1; in a process at niceness 10
-(the studio's engine process, engine/priority.py) at RTF 4.2-5.4 against 0.071-0.073: a 3-second
-sentence took 19 s instead of 0.3 s. On an idle machine 2 threads were at most 25 % faster (Griffin-Lim
+(where the studio's engine process ran for a while, engine/priority.py) at RTF 4.2-5.4 against
+0.071-0.073: a 3-second sentence took 19 s instead of 0.3 s. In the studio beside such a training, the
+first WaveNet audio of a 10-word sentence came after 10.8 s on 2 threads and 0.24-0.53 s on 1. On an idle machine 2 threads were at most 25 % faster (Griffin-Lim
 of a 30-word sentence; the decoder and WaveNet gained nothing). Measured with
 `threads_ab.py` (a scratch script over `Pipeline.stream`; figures in docs/commands.md, Environment).
 

@@ -522,8 +522,9 @@ def _warm_up(source) -> None:
 
 
 def configure_process() -> None:
-    """The engine process's CPU use, first thing: below the window's priority (engine/priority.py) and
-    its models on one thread unless PRUFROCK_THREADS says otherwise (engine/threads.py)."""
+    """The engine process's CPU use, first thing: the niceness of PRUFROCK_NICENESS when the studio was
+    given one (engine/priority.py; else the window's own) and its models on one thread unless
+    PRUFROCK_THREADS says otherwise (engine/threads.py)."""
     priority.apply_from_env()
     cpu_threads.apply_from_env(cpu_threads.INTERACTIVE_THREADS)
 

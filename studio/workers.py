@@ -29,7 +29,6 @@ from multiprocessing.connection import Client, Listener
 
 from PySide6.QtCore import QObject, QThread, QTimer, Signal
 
-from engine import priority
 from engine.paths import PROJECT_ROOT
 from studio.engine_process import ConverterInfo, ReferenceInfo, SourceInfo, VoiceInfo  # noqa: F401 - re-exported
 
@@ -165,7 +164,8 @@ class EngineWorker(QObject):
         self.listener = Listener(authkey=self.authkey)
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join([str(PROJECT_ROOT)] + [p for p in [env.get("PYTHONPATH")] if p])
-        env.setdefault(priority.NICENESS_ENV, str(priority.BACKGROUND_NICENESS))  # the window comes first
+        # The engine runs at the window's own priority (engine/priority.py explains why, since it runs on
+        # one thread); $PRUFROCK_NICENESS, when the studio was given one, passes through to it.
         address = str(self.listener.address)
         if getattr(sys, "frozen", False):  # a PyInstaller build: the executable is `prufrock` itself
             command = [sys.executable, "studio", "--engine-process", address]

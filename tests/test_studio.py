@@ -78,13 +78,13 @@ def test_contract_object_names(window):
 
 
 @pytest.mark.skipif(not hasattr(os, "getpriority"), reason="no process niceness on this platform")
-def test_the_engine_process_runs_below_the_window_priority(window):
-    from engine.priority import BACKGROUND_NICENESS
-
+def test_the_engine_process_runs_at_the_window_priority(window):
+    # Not below it: at niceness 10 other programs busy on both cores starved it (engine/priority.py). The
+    # test run's own PRUFROCK_NICENESS, when it has one, passes through.
     mine = os.getpriority(os.PRIO_PROCESS, 0)
     engine = os.getpriority(os.PRIO_PROCESS, window.engine.process.pid)
-    # The engine asks for niceness 10; a test run that is already nicer passes its own on (never less).
-    assert engine == max(mine, BACKGROUND_NICENESS)
+    asked = os.environ.get("PRUFROCK_NICENESS", "").strip()
+    assert engine == (max(mine, int(asked)) if asked.isdigit() else mine)
 
 
 def test_the_engine_process_runs_its_models_on_one_thread(window):
