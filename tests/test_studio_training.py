@@ -429,3 +429,16 @@ def test_recipe_list_follows_the_kind_table(window, tab):
     assert tab.recipe.findData("toy-studio") < 0
     assert tab.recipe.currentData() in kinds.recipe_names()  # back on a startable recipe
     assert [tab.preset.itemText(j) for j in range(tab.preset.count())] == list(kinds.get(tab.recipe.currentData()).presets)
+
+
+def test_trainings_leave_a_core_for_the_window():
+    from studio.jobs.training_run import TrainingRun, training_threads
+
+    assert training_threads(cores=2) == 1 and training_threads(cores=8) == 7
+    assert training_threads(2, cores=8) == 3 and training_threads("x", cores=1) == 1
+    run = TrainingRun("/tmp/prufrock-threads-run")
+    run.launch = {"data": "/data", "recipe": "tacotron"}
+    args = run.command(resume=False)
+    assert args[args.index("--threads") + 1] == str(training_threads())
+    run.launch["options"] = {"--threads": 3}
+    assert run.command(resume=False).count("--threads") == 1
