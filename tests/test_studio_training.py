@@ -432,13 +432,14 @@ def test_recipe_list_follows_the_kind_table(window, tab):
 
 
 def test_trainings_leave_a_core_for_the_window():
-    from studio.jobs.training_run import TrainingRun, training_threads
+    from engine.threads import job_threads
+    from studio.jobs.training_run import TrainingRun
 
-    assert training_threads(cores=2) == 1 and training_threads(cores=8) == 7
-    assert training_threads(2, cores=8) == 3 and training_threads("x", cores=1) == 1
+    assert job_threads(cores=2) == 1 and job_threads(cores=8) == 7
+    assert job_threads(2, cores=8) == 3 and job_threads("x", cores=1) == 1
     run = TrainingRun("/tmp/prufrock-threads-run")
     run.launch = {"data": "/data", "recipe": "tacotron"}
     args = run.command(resume=False)
-    assert args[args.index("--threads") + 1] == str(training_threads())
+    assert args[args.index("--threads") + 1] == str(job_threads())
     run.launch["options"] = {"--threads": 3}
     assert run.command(resume=False).count("--threads") == 1

@@ -26,6 +26,7 @@ from PySide6.QtCore import QObject, QProcess, QTimer, Signal
 
 from engine import kinds
 from engine.fsutil import atomic_write_json
+from engine.threads import job_threads
 from engine.training import events as ev
 from engine.training.checkpoint import checkpoint_step, list_checkpoints
 from studio.jobs.follower import IDLE_S, EventFollower
@@ -58,19 +59,6 @@ def is_training_process(pid: int) -> bool:
         return b"train" in Path(f"/proc/{pid}/cmdline").read_bytes()
     except OSError:
         return not Path("/proc/self").exists()  # no /proc (macOS): alive is all we can tell
-
-
-def training_threads(nproc=None, cores: int | None = None) -> int:
-    """torch threads per process of a training the studio starts: one core left for the window and its
-    engine, the rest shared among the processes. A training at niceness 10 on all cores waited for its
-    starved thread whenever the engine worked: on 2 cores beside a one-thread busy loop, 2 threads made
-    1 step in 123 s, 1 thread 0.84 steps/s (engine/threads.py explains the mechanism)."""
-    cores = cores or os.cpu_count() or 1
-    try:
-        n = max(1, int(nproc or 1))
-    except (TypeError, ValueError):
-        n = 1
-    return max(1, (cores - 1) // n)
 
 
 class TrainingRun(QObject):
@@ -272,7 +260,7 @@ class TrainingRun(QObject):
             elif value:
                 args += [flag, str(value)]
         if not options.get("--threads"):
-            args += ["--threads", str(training_threads(options.get("--nproc")))]
+            args += ["--threads", str(job_threads(options.get("--nproc")))]
         return args + (["--resume"] if resume else [])
 
     def start(self, launch: dict | None = None, resume: bool = False) -> bool:
