@@ -196,7 +196,8 @@ def test_unseen_voices_and_held_out_prompts_stay_out_of_training(vc_corpus, tmp_
         tiny_recipe(vc_corpus, tmp_path, target="nobody")
 
 
-def test_streaming_equals_batch_conversion(tiny_bundle, rendered, tmp_path):
+@pytest.mark.parametrize("candidates", [1, 3])
+def test_streaming_equals_batch_conversion(tiny_bundle, rendered, tmp_path, candidates):
     from engine.inference.synthesizer import SegmentDone
     from engine.models.vc.adapter import ConverterSource, ConvertRequest
 
@@ -205,7 +206,7 @@ def test_streaming_equals_batch_conversion(tiny_bundle, rendered, tmp_path):
     b, _ = sf.read(str(rendered["espeak_b"][4]))
     path = tmp_path / "two.wav"
     sf.write(str(path), np.concatenate([a, np.zeros(int(0.6 * sr)), b]), sr)
-    src = ConverterSource(tiny_bundle, device="cpu", max_segment_s=3.0)
+    src = ConverterSource(tiny_bundle, device="cpu", max_segment_s=3.0, candidates=candidates)
     request = ConvertRequest(path)
     segments = src.prepare(request)
     assert len(segments) == 2
@@ -217,6 +218,40 @@ def test_streaming_equals_batch_conversion(tiny_bundle, rendered, tmp_path):
         assert x.mel.shape == y.mel.shape
         assert np.allclose(x.mel, y.mel, atol=1e-3)
         assert np.allclose(x.alignment, y.alignment, atol=1e-4)
+
+
+def test_the_draw_kept_is_a_complete_one_with_the_best_score():
+    from engine.models.vc.candidates import pick
+
+    assert pick([2.0, 1.0, 3.0], [True, True, True]) == 1
+    assert pick([2.0, 1.0, 3.0], [True, False, True]) == 0  # an incomplete alignment loses to any complete one
+    assert pick([2.0, 1.0, 3.0], [False, False, False]) == 1
+    assert pick([float("inf"), float("inf")], [True, True]) == 0
+
+
+def test_the_encoder_hears_which_conversion_says_the_source_words(rendered):
+    """The score that chooses among draws measures what is said: each conversion of the bundled converter
+    scores best against its own source's phonemes, and candidates=1 leaves conversion as one draw."""
+    from engine.models.vc.adapter import ConverterSource, ConvertRequest
+    from engine.models.vc.candidates import consistency_scores, source_phonemes
+    from engine.paths import BUNDLED_MODELS
+
+    if not (BUNDLED_MODELS / "default-vc" / "model.safetensors").exists():
+        pytest.skip("resources/models/default-vc is not installed")
+    src = ConverterSource("default-vc", device="cpu", candidates=1)
+    mels, labels = [], []
+    for path in rendered["espeak_b"][:4]:
+        request = ConvertRequest(path)
+        segments = src.prepare(request)
+        assert len(segments) == 1
+        mels.append(torch.from_numpy(src.render_mels(request, segments=segments).segments[0].mel))
+        x, lengths = src._batch(segments)
+        labels.append(source_phonemes(src.model, x, lengths)[0])
+        assert len(labels[-1]) > 10
+    for i, own in enumerate(labels):
+        scores = consistency_scores(src.model, mels, own)
+        assert int(np.argmin(scores)) == i, scores
+        assert np.isfinite(scores[i])
 
 
 def test_adapter_converts_any_file_end_to_end(tiny_bundle, rendered, tmp_path):

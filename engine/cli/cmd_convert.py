@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from engine.cli.common import add_common, check_output_path, print_json
+from engine.cli.common import CANDIDATES, add_common, check_output_path, print_json
 
 HELP = "voice conversion of a recording into the default voice"
 
@@ -17,6 +17,9 @@ def add_parser(sub) -> None:
     p.add_argument("source", type=Path, help="the recording to convert")
     p.add_argument("-o", "--output", type=Path, default=Path("converted.wav"), help="output .wav or .flac")
     add_common(p, model_help="conversion model NAME or DIR (default: the bundled default-vc)")
+    p.add_argument("--candidates", type=CANDIDATES, default=None, metavar="N",
+                   help="decodings drawn per segment, the one whose words the converter's encoder hears best "
+                   "kept (default 2; 1 = a single draw, fastest)")
     p.add_argument("--alignment-png", type=Path, default=None, help="save the attention alignment image")
     p.set_defaults(func=run, model=None)
 
@@ -31,13 +34,14 @@ def run(args) -> int:
     from engine.inference.pipeline import Pipeline
     from engine.inference.polisher import load_polisher
     from engine.inference.vocoder import load_vocoder
-    from engine.models.vc.adapter import ConverterSource, ConvertRequest
+    from engine.models.vc.adapter import DEFAULT_CANDIDATES, ConverterSource, ConvertRequest
 
     wav, rate = load_audio(args.source)  # decoded once; a bad recording is reported before any model loads
 
     def build(device):
         torch.manual_seed(args.seed)
-        source = ConverterSource(args.model or "default-vc", device=device or args.device, seed=args.seed)
+        source = ConverterSource(args.model or "default-vc", device=device or args.device, seed=args.seed,
+                                 candidates=args.candidates or DEFAULT_CANDIDATES)
         request = ConvertRequest(wav=wav, sample_rate=rate, source=str(args.source))
         segments = source.prepare(request)  # silent or speechless input fails before decoding
         vocoder = load_vocoder(args.vocoder, source.audio, device=source.device)

@@ -68,6 +68,7 @@ def int_in(lo: int, hi: int, what: str = "a whole number"):
 
 SEED = int_in(0, 2**32 - 1, "a seed")
 THREADS = int_in(0, 1024, "a thread count")
+CANDIDATES = int_in(1, 64, "a count of decodings")
 
 
 def finite_floats(text: str, lo: float = -10.0, hi: float = 10.0) -> list[float]:

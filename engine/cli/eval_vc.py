@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from engine.cli.common import SEED, add_device, int_in, print_json, print_report
+from engine.cli.common import CANDIDATES, SEED, add_device, int_in, print_json, print_report
 
 
 def add_parser(esub) -> None:
@@ -37,6 +37,8 @@ def add_parser(esub) -> None:
                    "MCD-DTW, DNSMOS and (with --asr) WER, against the target voice's own recordings "
                    "(default --limit 10 per voice)")
     v.add_argument("--seed", type=SEED, default=0)
+    v.add_argument("--candidates", type=CANDIDATES, default=None, metavar="N",
+                   help="decodings drawn per segment, the best kept, as `convert` does (default 2)")
     add_device(v)
     v.add_argument("--json", action="store_true", help="print one JSON object")
     v.set_defaults(func=run_vc)
@@ -83,10 +85,11 @@ def run_vc(args) -> int:
 
     from engine.evaluation.vc_eval import evaluate_recording, evaluate_vc
     from engine.inference.vocoder import load_vocoder
-    from engine.models.vc.adapter import ConverterSource
+    from engine.models.vc.adapter import DEFAULT_CANDIDATES, ConverterSource
 
     torch.manual_seed(args.seed)
-    converter = ConverterSource(args.model, device=args.device, seed=args.seed)
+    converter = ConverterSource(args.model, device=args.device, seed=args.seed,
+                                candidates=args.candidates or DEFAULT_CANDIDATES)
     vocoder = load_vocoder(args.vocoder, converter.audio, converter.device)
     if args.polish and args.recording is None:
         return run_polish(args, converter, vocoder)

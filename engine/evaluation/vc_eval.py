@@ -85,7 +85,7 @@ def evaluate_vc(converter, vocoder, corpus: Path, limit: int | None = 10, asr: b
         target_centroid = voice_centroid(encoder, corpus, target, sr, held_out=cfg.held_out)
     pipe = Pipeline(converter, vocoder)
     report = {"model": converter.name, "target": target, "corpus": str(corpus), "cepstrum": cepstrum_method(),
-              "vocoder": vocoder.name, "goals": GOALS}
+              "vocoder": vocoder.name, "candidates": getattr(converter, "candidates", 1), "goals": GOALS}
     target_asr: dict[str, str] = {}
     start = time.perf_counter()
     done = 0

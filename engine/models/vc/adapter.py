@@ -30,6 +30,12 @@ from engine.errors import BadInput
 from engine.inference.device import pick_device
 from engine.inference.synthesizer import ChunkEvent, SegmentDone, SegmentResult, SynthesisResult
 from engine.models.registry import build_model
+from engine.models.vc.candidates import consistency_scores, pick, source_phonemes
+
+DEFAULT_CANDIDATES = 2
+"""Decodings drawn per segment, the one the encoder hears best kept (engine.models.vc.candidates)."""
+CANDIDATE_SEED_STRIDE = 1000
+"""Draw k of a segment uses prenet-dropout seed `seed + segment index + k x stride` (draw 0 = one draw)."""
 
 
 @dataclass
@@ -106,7 +112,8 @@ class ConverterSource:
     """A loaded converter bundle on a device (the pipeline's source protocol)."""
 
     def __init__(self, model: str | os.PathLike | Bundle = "default-vc", device: str = "auto", seed: int = 0,
-                 threads: int | None = None, max_segment_s: float = 8.0) -> None:
+                 threads: int | None = None, max_segment_s: float = 8.0,
+                 candidates: int = DEFAULT_CANDIDATES) -> None:
         self.bundle = model if isinstance(model, Bundle) else load_bundle(model, kind="vc")
         self.device = pick_device(device)
         if threads:
@@ -116,6 +123,9 @@ class ConverterSource:
         self.audio = self.cfg.audio
         self.seed = seed
         self.max_segment_s = max_segment_s
+        if int(candidates) < 1:
+            raise BadInput(f"candidates must be at least 1, not {candidates}")
+        self.candidates = int(candidates)
 
     @property
     def name(self) -> str:
@@ -183,16 +193,34 @@ class ConverterSource:
         return SegmentResult(seg.index, seg.text, seg.tokens, mel.float().cpu().numpy(), align,
                              stop_reached=bool(last.stop_fired[item]), alignment_complete=alignment_complete(align))
 
+    def _seeds(self, seg: AudioSegment) -> list[int]:
+        return [self.seed + seg.index + CANDIDATE_SEED_STRIDE * k for k in range(self.candidates)]
+
+    def _choose(self, segs: list[AudioSegment], src, lengths, mels, aligns, last) -> list[SegmentResult]:
+        """Each segment's draws (items i x candidates + k of the batch) -> the one kept per segment."""
+        n = self.candidates
+        draws = [[self._finish(seg, mels, aligns, last, i * n + k) for k in range(n)] for i, seg in enumerate(segs)]
+        if n == 1:
+            return [d[0] for d in draws]
+        labels = source_phonemes(self.model, src[::n], lengths[::n])
+        chosen = []
+        for seg_draws, seg_labels in zip(draws, labels):
+            scores = consistency_scores(self.model, [torch.from_numpy(d.mel).to(self.device) for d in seg_draws],
+                                        seg_labels)
+            chosen.append(seg_draws[pick(scores, [d.alignment_complete for d in seg_draws])])
+        return chosen
+
     def decode_stream(self, request: ConvertRequest, segments: list[AudioSegment] | None = None, cancel=None,
                       chunk_steps: int = 4) -> Iterator[ChunkEvent | SegmentDone]:
-        """Segment by segment: ChunkEvents as frames arrive, then a SegmentDone with the postnet mel."""
+        """Segment by segment: ChunkEvents as frames arrive (of the first draw, when there are several),
+        then a SegmentDone with the postnet mel of the draw kept."""
         segs = segments if segments is not None else self.prepare(request)
         start = time.perf_counter()
         for seg in segs:
-            src, lengths = self._batch([seg])
+            src, lengths = self._batch([seg] * self.candidates)
             mels, aligns, chunk = [], [], None
             for chunk in self.model.generate(src, lengths, chunk_steps=chunk_steps, cancel=cancel,
-                                             seeds=[self.seed + seg.index]):
+                                             seeds=self._seeds(seg)):
                 mels.append(chunk.mel)
                 aligns.append(chunk.alignment)
                 yield ChunkEvent(seg.index, chunk.mel[0].float().cpu().numpy(),
@@ -200,27 +228,29 @@ class ConverterSource:
                                  chunk.stop_prob[0].float().cpu().numpy(), time.perf_counter() - start)
             if cancel is not None and cancel():
                 return
-            yield SegmentDone(self._finish(seg, mels, aligns, chunk, 0), time.perf_counter() - start)
+            result = self._choose([seg], src, lengths, mels, aligns, chunk)[0]
+            yield SegmentDone(result, time.perf_counter() - start)
 
     def render_mels(self, request: ConvertRequest, cancel=None, max_batch: int = 8,
                     segments: list[AudioSegment] | None = None) -> SynthesisResult:
-        """All segments in length-sorted batches; results in recording order."""
+        """All segments in length-sorted batches of `max_batch` segments (each with its draws); results
+        in recording order."""
         segs = segments if segments is not None else self.prepare(request)
         start = time.perf_counter()
         results: list[SegmentResult] = []
         order = sorted(segs, key=lambda s: s.log_mel.shape[-1])
         for i in range(0, len(order), max_batch):
             group = order[i : i + max_batch]
-            src, lengths = self._batch(group)
+            src, lengths = self._batch([seg for seg in group for _ in range(self.candidates)])
             mels, aligns, chunk = [], [], None
             for chunk in self.model.generate(src, lengths, chunk_steps=64, cancel=cancel,
-                                             seeds=[self.seed + s.index for s in group]):
+                                             seeds=[s for seg in group for s in self._seeds(seg)]):
                 mels.append(chunk.mel)
                 aligns.append(chunk.alignment)
             if cancel is not None and cancel():
                 return SynthesisResult(sorted(results, key=lambda r: r.index), time.perf_counter() - start,
                                        cancelled=True)
-            results += [self._finish(seg, mels, aligns, chunk, j) for j, seg in enumerate(group)]
+            results += self._choose(group, src, lengths, mels, aligns, chunk)
         results.sort(key=lambda r: r.index)
         if self.device.type == "cuda":
             torch.cuda.synchronize()

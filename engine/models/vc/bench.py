@@ -2,7 +2,8 @@
 
 The kind table's "bench" entry for vc names `vc_bench`; it returns {"vc_rtf": ...}: seconds spent
 converting (encoder + decoder + postnet) and vocoding (Griffin-Lim, 32 iterations) per second of
-converted audio, median of repeats after a warm-up, on a two-sentence espeak-ng recording.
+converted audio, median of repeats after a warm-up, on a two-sentence espeak-ng recording, with the
+converter's default number of draws per segment (`vc_candidates`, engine/models/vc/candidates.py).
 """
 
 from __future__ import annotations
@@ -47,4 +48,5 @@ def vc_bench(model: str = "default-vc", device: str = "cpu", repeats: int = 3) -
             rtfs.append(take.rtf)
             complete.append(all(s.alignment_complete for s in take.segments))
     return {"vc_rtf": round(float(statistics.median(rtfs)), 4), "vc_threads": torch.get_num_threads(),
+            "vc_candidates": source.candidates,
             "vc_alignment_complete": all(complete)}
