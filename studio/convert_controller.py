@@ -56,10 +56,15 @@ class ConvertController(QObject):
         tab.play_source.clicked.connect(lambda: self.play_source())
         tab.play_converted.clicked.connect(lambda: self.play_converted())
         tab.export.clicked.connect(self.export_dialog)
+        tab.draws.setValue(window.settings.convert_draws)
+        tab.draws.valueChanged.connect(self._draws_changed)
         self.level_timer = QTimer(self)
         self.level_timer.setInterval(33)
         self.level_timer.timeout.connect(self._level)
         self.refresh()
+
+    def _draws_changed(self, value: int) -> None:
+        self.w.settings.convert_draws = value
 
     def connect_engine(self, e) -> None:
         e.converterLoaded.connect(self.converter_loaded)
@@ -291,7 +296,7 @@ class ConvertController(QObject):
         self.ensure_loaded()
         bar = w.toolbar
         job = SpeakJob(text="", source=self.source.path, vocoder=bar.vocoder_selector.currentData(),
-                       polish=bar.polish_toggle.isChecked())
+                       polish=bar.polish_toggle.isChecked(), candidates=self.tab.draws.value())
         self.tab.converted_view.follow(True)
         self.tab.alignment.follow(True)
         return w.speaking.start(job, self)

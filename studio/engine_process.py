@@ -394,6 +394,10 @@ class Engine:
             if self.convert_polisher is None or self.convert_polisher[0] != conv.name:
                 self.convert_polisher = (conv.name, load_polisher(conv.name, device=conv.device))
             polisher = self.convert_polisher[1]
+        if hasattr(conv, "candidates"):
+            from engine.models.vc.adapter import DEFAULT_CANDIDATES
+
+            conv.candidates = max(1, int(job.get("candidates") or DEFAULT_CANDIDATES))
         return conv, vocoder, polisher
 
     # ----- speaking ------------------------------------------------------------------------------

@@ -15,6 +15,9 @@ ORGANISATION = "Prufrock"
 APPLICATION = "Prufrock"
 
 
+MAX_DRAWS = 4
+"""The most draws per segment the Convert tab offers (each adds about as much decoding again)."""
+
 class Settings:
     """Typed access to the few things the studio remembers."""
 
@@ -87,6 +90,20 @@ class Settings:
     @vocoder.setter
     def vocoder(self, value: str) -> None:
         self.q.setValue("models/vocoder", value)
+
+    @property
+    def convert_draws(self) -> int:
+        """Decodings per segment a conversion draws, the clearest kept (engine/models/vc/candidates.py)."""
+        from engine.models.vc.adapter import DEFAULT_CANDIDATES
+
+        try:
+            return min(MAX_DRAWS, max(1, int(self.q.value("convert/draws", DEFAULT_CANDIDATES))))
+        except (TypeError, ValueError):
+            return DEFAULT_CANDIDATES
+
+    @convert_draws.setter
+    def convert_draws(self, value: int) -> None:
+        self.q.setValue("convert/draws", int(value))
 
     @property
     def output_device(self) -> str:

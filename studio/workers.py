@@ -50,6 +50,8 @@ class SpeakJob:
     """The vocoder choice (a conversion loads it for the converter when the voice's does not fit)."""
     polish: bool = False
     """Polish on: a conversion uses the polisher made for its converter, when one is installed."""
+    candidates: int | None = None
+    """A conversion's draws per segment, the clearest kept (None: the converter's default)."""
     purpose: str = ""
     """Said first in the take's style, e.g. "preview of token 3" (such a take never restores the sliders)."""
     id: int = field(default_factory=lambda: next(_job_ids))
@@ -67,7 +69,8 @@ class SpeakJob:
 
     def command(self) -> dict:
         return {"id": self.id, "text": self.text, "weights": self.weights, "reference": self.reference,
-                "speaker": self.speaker, "source": self.source, "vocoder": self.vocoder, "polish": self.polish}
+                "speaker": self.speaker, "source": self.source, "vocoder": self.vocoder, "polish": self.polish,
+                "candidates": self.candidates}
 
     @property
     def converting(self) -> bool:

@@ -142,6 +142,40 @@ def test_drop_then_convert_adds_a_take_that_exports(qtbot, window, rendered, tmp
     assert take.folder and os.path.isdir(take.folder)
 
 
+def test_draws_per_segment_are_a_remembered_setting_the_engine_uses(qtbot, window, tiny_converter, user_data,
+                                                                    rendered):
+    """The Convert tab's Draws box: default 2, remembered in the settings, sent with the job, and the
+    engine's converter decodes that many draws for the conversion."""
+    from PySide6.QtWidgets import QSpinBox
+
+    from engine.models.vc.adapter import DEFAULT_CANDIDATES, ConverterSource
+    from studio.engine_process import Engine
+    from studio.settings import Settings
+
+    draws = window.findChild(QSpinBox, "convertDraws")
+    assert draws.value() == DEFAULT_CANDIDATES == 2 and draws.toolTip()
+    draws.setValue(1)
+    window.settings.sync()
+    assert Settings.from_file(user_data / "studio.ini").convert_draws == 1
+    if window.converting.source is None:
+        with qtbot.waitSignal(window.sourceChanged, timeout=TIMEOUT_MS):
+            window.load_source(rendered["espeak_b"][4])
+    n = len(window.takes)
+    with qtbot.waitSignal(window.jobEnded, timeout=TIMEOUT_MS) as ended:
+        job = window.convert()
+        assert job is not None and job.command()["candidates"] == 1
+    assert ended.args == ["take"], window.last_error
+    assert len(window.takes) == n + 1
+    draws.setValue(DEFAULT_CANDIDATES)
+    # The engine side: the job's count reaches the converter (an Engine without its pipes).
+    engine = Engine.__new__(Engine)
+    engine.converter = ConverterSource(tiny_converter, device="cpu")
+    engine.vocoder, engine.vocoder_spec, engine.convert_vocoder, engine.convert_polisher = None, None, None, None
+    for asked, used in ((3, 3), (1, 1), (None, DEFAULT_CANDIDATES)):
+        conv, _, _ = engine._convert_parts({"candidates": asked, "vocoder": "griffinlim"})
+        assert conv.candidates == used
+
+
 def test_load_source_errors_are_messages(qtbot, window, tmp_path):
     bad = tmp_path / "broken.wav"
     bad.write_bytes(b"RIFF not really a wave file")
@@ -294,7 +328,7 @@ def test_convert_tab_layout_holds_at_800x600(qtbot, window):
     try:
         inside = QRect(0, 0, window.width(), window.height())
         for name in ("converterSelector", "sourceDrop", "openSourceButton", "recordButton", "stopRecordButton",
-                     "inputLevel", "convertButton", "stopConvertButton", "playSourceButton", "playConvertedButton",
+                     "inputLevel", "convertButton", "stopConvertButton", "convertDraws", "playSourceButton", "playConvertedButton",
                      "exportConvertedButton", "sourceSpectrogram", "convertedSpectrogram", "convertAlignmentView"):
             w = window.findChild(QWidget, name)
             assert w.isVisible(), name

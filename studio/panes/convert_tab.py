@@ -5,10 +5,11 @@ conversion's attention alignment. Only widgets: studio/convert_controller.py giv
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (QComboBox, QGridLayout, QHBoxLayout, QLabel, QProgressBar, QPushButton, QSplitter,
-                               QStyle, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QComboBox, QGridLayout, QHBoxLayout, QLabel, QProgressBar, QPushButton, QSpinBox,
+                               QSplitter, QStyle, QVBoxLayout, QWidget)
 
 from studio.panes.style_panel import DropZone
+from studio.settings import MAX_DRAWS
 from studio.views import AlignmentView, SpectrogramView
 
 NO_CONVERTER = ("No voice converter is installed, so conversion is off. Train one with "
@@ -71,6 +72,12 @@ class ConvertTab(QWidget):
         self.stop = QPushButton(st.standardIcon(QStyle.StandardPixmap.SP_MediaStop), "Stop",
                                 objectName="stopConvertButton")
         self.stop.setToolTip("Stop the conversion and playback (Esc)")
+        self.draws = QSpinBox(objectName="convertDraws")
+        self.draws.setRange(1, MAX_DRAWS)
+        self.draws.setPrefix("Draws: ")
+        self.draws.setToolTip("Decodings drawn per piece of the recording; the one whose words the converter's "
+                              "encoder hears best is kept. 1 is fastest; 2 (the default) loses fewer words; "
+                              "more cost more time and rarely help")
         self.play_source = QPushButton("Play source", objectName="playSourceButton")
         self.play_source.setToolTip("Play the recording (Ctrl+Shift+1)")
         self.play_converted = QPushButton("Play converted", objectName="playConvertedButton")
@@ -97,7 +104,7 @@ class ConvertTab(QWidget):
         grid.setColumnStretch(0, 3)
         grid.setColumnStretch(1, 2)
         actions = QHBoxLayout()
-        for w in (self.convert, self.stop, self.play_source, self.play_converted, self.export):
+        for w in (self.convert, self.stop, self.draws, self.play_source, self.play_converted, self.export):
             actions.addWidget(w)
         actions.addStretch(1)
 
