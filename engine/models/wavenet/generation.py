@@ -83,6 +83,13 @@ class CachedStepper:
             self.w2 = model.head.fc2.weight[:, :, 0].t().contiguous()
             self.b2 = model.head.fc2.bias.detach().clone()
             self.embed = model.embed.weight.detach().clone()
+            # the scripted loop's one-tanh gate (engine.models.wavenet.fast_step): sigmoid halves of the
+            # taps and gate offsets halved, residual and skip weights halved
+            G = self.G
+            self.gate_half = torch.cat([torch.ones(G), torch.full((G,), 0.5)]).to(self.taps[0].device)
+            self.taps_half = [(w * self.gate_half).contiguous() for w in self.taps]
+            self.res_half = [(w * 0.5).contiguous() for w in self.res]
+            self.skip_half = (self.skip * 0.5).contiguous()
         self.scale = math.sqrt(0.5)
 
     def _gates(self, cond: torch.Tensor, t0: int, t1: int, spk: torch.Tensor | None) -> torch.Tensor:
@@ -129,8 +136,6 @@ class CachedStepper:
             pv = [[r[:, i * R:(i + 2) * R] for i in range(d + 1)] for r, d in zip(rings, self.dilations)]
             H = [torch.zeros(B, 2 * G, device=dev) for _ in range(L)]
             Ha, Hb = [h[:, :G] for h in H], [h[:, G:] for h in H]
-            Ta = [torch.zeros(B, G, device=dev) for _ in range(L)]
-            Sb = [torch.zeros(B, G, device=dev) for _ in range(L)]
             w2, b2 = self.w2, self.b2  # the temperature folded into the last layer: one op less per sample
             if temperature != 1.0:
                 w2, b2 = w2 / temperature, b2 / temperature
@@ -138,7 +143,8 @@ class CachedStepper:
             t1 = min(T, t0 + self.block)
             gates = self._gates(cond, t0, t1, spk)
             if fast is not None:
-                prev = fast(gates, qv, pv, dil, self.taps, res, H, Ha, Hb, Ta, Sb, Zl, Z, self.skip, self.skip_bias,
+                gates.mul_(self.gate_half)
+                prev = fast(gates, qv, pv, dil, self.taps_half, self.res_half, H, Ha, Hb, Zl, Z, self.skip_half, self.skip_bias,
                             self.w1, self.b1, w2, b2, self.embed, prev, u_all, out, t0, t1, self.scale, 1.0)
                 continue
             for t in range(t0, t1):
